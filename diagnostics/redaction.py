@@ -1,0 +1,42 @@
+"""Keep secrets out of everything the app shows or logs: reports, Hub error texts, log lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+REDACTED = "[redacted]"
+
+# Names such as HF_TOKEN, OAUTH_CLIENT_SECRET, AWS_SECRET_ACCESS_KEY, DB_PASSWORD, API_KEY.
+_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|(^|_)KEY($|_)|API_?KEY|PRIVATE|AUTH|COOKIE)", re.I)
+# Hugging Face user and OAuth tokens: hf_ / hf_oauth_ followed by a long alphanumeric run.
+_HF_TOKEN = re.compile(r"\bhf_(?:oauth_)?[A-Za-z0-9]{20,}\b")
+# "Bearer xyz" in echoed request headers.
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says it holds a secret."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def redact_text(text: str, known_secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every known secret value and anything shaped like a token replaced."""
+    for secret in sorted({s for s in known_secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _HF_TOKEN.sub(REDACTED, text)
+    return _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """Values of the variables whose names look secret, to be scrubbed wherever they appear."""
+    return [value for name, value in environ.items() if value and is_secret_name(name)]
+
+
+def redact_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """A copy of `environ` fit to show: secret-named variables blanked, token-like values scrubbed."""
+    secrets = secret_values(environ)
+    return {
+        name: REDACTED if is_secret_name(name) and value else redact_text(value, secrets)
+        for name, value in sorted(environ.items())
+    }

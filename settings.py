@@ -1,0 +1,117 @@
+"""Every environment variable the app reads, read once into one frozen dataclass.
+
+README.md's configuration table documents each variable below; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    """A variable holds a value the app cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_id: str | None
+    """Hub id or local path of the model; None serves the embedded all-MiniLM-L6-v2."""
+    task: str | None
+    """Demo task, e.g. "text-classification"; None picks the model's natural task."""
+    device: str = "auto"
+    """"auto" (CUDA when torch sees it), "cpu" or "cuda"."""
+    half_precision: bool = True
+    """On CUDA, run in bf16 (or fp16 where the GPU lacks bf16)."""
+    max_batch_size: int = 32
+    """Most requests of concurrent visitors folded into one forward pass."""
+    queue_max_size: int = 256
+    """Requests waiting beyond this are refused with a "queue is full" answer."""
+    max_input_chars: int = 10_000
+    """Longer text is cut to this many characters before tokenising (and the caller is told)."""
+    max_candidates: int = 32
+    """Most candidate sentences one similarity request may rank."""
+    max_new_tokens: int = 64
+    """Most tokens one text-generation request may produce."""
+    diagnostics_timeout_s: float = 60.0
+    """Each diagnostics probe subprocess is killed after this many seconds."""
+    diagnostics_at_startup: bool = True
+    """Log a diagnostics summary in the background at start-up."""
+    space_id: str | None = None
+    """The Space the Admin tab manages: SPACE_ID on Spaces, ADMIN_SPACE_ID elsewhere."""
+    space_author: str | None = None
+    """Owner of the Space (SPACE_AUTHOR_NAME), allowed to administer it."""
+    admin_users: frozenset[str] = frozenset()
+    """Further Hugging Face usernames allowed to administer the Space."""
+    hf_token: str | None = field(default=None, repr=False)
+    """Write token for the Admin tab; never shown anywhere."""
+    zero_gpu: bool = False
+    """Running on ZeroGPU hardware (SPACES_ZERO_GPU)."""
+    accelerator: str | None = None
+    """Hardware flavor the Space runs on (ACCELERATOR), e.g. "t4-small"."""
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean: use true or false.")
+
+
+def _number(environ: Mapping[str, str], name: str, default, kind, minimum, maximum):
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number.") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name}={raw!r} must be between {minimum} and {maximum}.")
+    return value
+
+
+def _text(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the configuration from `environ` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    device = (env.get("DEVICE") or "auto").strip().lower()
+    if device not in DEVICE_CHOICES:
+        raise SettingsError(f"DEVICE={env.get('DEVICE')!r} is not one of {', '.join(DEVICE_CHOICES)}.")
+    admin_users = frozenset(
+        name.strip() for name in env.get("ADMIN_USERS", "").replace(";", ",").split(",") if name.strip()
+    )
+    accelerator = _text(env, "ACCELERATOR")
+    return Settings(
+        model_id=_text(env, "MODEL_ID"),
+        task=_text(env, "TASK"),
+        device=device,
+        half_precision=_flag(env, "HALF_PRECISION", True),
+        max_batch_size=_number(env, "MAX_BATCH_SIZE", 32, int, 1, 1024),
+        queue_max_size=_number(env, "QUEUE_MAX_SIZE", 256, int, 1, 100_000),
+        max_input_chars=_number(env, "MAX_INPUT_CHARS", 10_000, int, 1, 10_000_000),
+        max_candidates=_number(env, "MAX_CANDIDATES", 32, int, 1, 10_000),
+        max_new_tokens=_number(env, "MAX_NEW_TOKENS", 64, int, 1, 4096),
+        diagnostics_timeout_s=_number(env, "DIAGNOSTICS_TIMEOUT", 60.0, float, 1.0, 3600.0),
+        diagnostics_at_startup=_flag(env, "DIAGNOSTICS_AT_STARTUP", True),
+        space_id=_text(env, "SPACE_ID") or _text(env, "ADMIN_SPACE_ID"),
+        space_author=_text(env, "SPACE_AUTHOR_NAME"),
+        admin_users=admin_users,
+        hf_token=_text(env, "HF_TOKEN"),
+        zero_gpu=_flag(env, "SPACES_ZERO_GPU", False),
+        accelerator=None if accelerator == "none" else accelerator,
+    )
