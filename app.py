@@ -1,0 +1,46 @@
+"""Compose the Space's tabs and launch. Logic lives in models/, diagnostics/ and admin/."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from models.zerogpu import gpu_decorator
+from settings import SettingsError, load_settings
+
+log = logging.getLogger("app")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        sys.exit(f"Configuration error: {error}")
+    # Before torch is imported anywhere: on ZeroGPU, `spaces` must patch CUDA first.
+    gpu = gpu_decorator(settings.zero_gpu)
+
+    import gradio as gr
+
+    from models.inference import Predictor
+    from models.inputs import Limits
+    from models.loader import ModelLoadError, load_model
+    from models.tab import build_demo_tab
+
+    try:
+        model = load_model(settings)
+    except ModelLoadError as error:
+        sys.exit(f"Model error: {error}")
+    predictor = Predictor(model, Limits(settings.max_input_chars, settings.max_candidates), settings.max_new_tokens)
+
+    with gr.Blocks(title="GPU self-check") as demo:
+        gr.Markdown("# GPU self-check\nA transformers demo that checks the GPU it runs on.")
+        with gr.Tab("Demo"):
+            build_demo_tab(predictor, settings, gpu)
+
+    demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
+    demo.launch()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Dynamic batching: requests of concurrent visitors that arrive while the model is busy run together.
+
+Gradio's own `batch=True` fails a whole batch when one request in it is bad, and its input
+validator breaks on batched events (Gradio 6.31 hands it one list instead of one value per
+input). Batching here, behind a per-request Gradio handler, keeps bad input the caller's own
+problem: each request is validated alone and only good ones are batched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Batcher(Generic[Item, Result]):
+    """Runs `run_batch` on up to `max_batch_size` waiting items at a time, one batch after another,
+    in a worker thread so the event loop keeps accepting requests meanwhile."""
+
+    def __init__(self, run_batch: Callable[[Sequence[Item]], Sequence[Result]], max_batch_size: int):
+        self._run_batch = run_batch
+        self.max_batch_size = max_batch_size
+        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._worker: asyncio.Task | None = None
+
+    async def submit(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.max_batch_size], self._waiting[self.max_batch_size :]
+            # A caller that gave up (closed tab, cancelled call) costs no compute.
+            batch = [(item, future) for item, future in batch if not future.done()]
+            if not batch:
+                continue
+            try:
+                results = await asyncio.to_thread(self._run_batch, [item for item, _ in batch])
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), result in zip(batch, results):
+                if not future.done():
+                    future.set_result(result)

@@ -1,0 +1,172 @@
+"""Batched inference for each task: one forward pass serves every visitor in a batch."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from models.inputs import Limits, Prepared, prepare
+from models.loader import LoadedModel
+
+RANKING_TOP_K = 10
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: Any
+    """What the output component shows: {label: score}, {"text", "entities"} or text."""
+    notes: str
+    """What the caller should know about their input (cut, cleaned), as Markdown; empty when nothing."""
+
+
+def _notes(prepared: Prepared, extra: Sequence[str] = ()) -> str:
+    return "\n".join(f"- {note}" for note in (*prepared.notes, *extra))
+
+
+def _truncation_note(count: int, max_tokens: int) -> list[str]:
+    if not count:
+        return []
+    return [f"{count} text(s) longer than the model's {max_tokens} tokens were cut to fit."]
+
+
+class Predictor:
+    """The Demo's logic around the loaded pipeline; the Gradio tab only wires it to components."""
+
+    def __init__(self, model: LoadedModel, limits: Limits, max_new_tokens: int):
+        self.model = model
+        self.limits = limits
+        self.max_new_tokens = max_new_tokens
+        self._pipe = model.pipeline
+        self._task = model.spec.name
+
+    @property
+    def mask_token(self) -> str | None:
+        return getattr(self._pipe.tokenizer, "mask_token", None)
+
+    def prepare(self, raw: Sequence[object]) -> Prepared:
+        return prepare(self.model.spec, raw, self.limits, self.mask_token)
+
+    def predict_batch(self, prepared: Sequence[Prepared]) -> list[Outcome]:
+        """One Outcome per prepared request, in order, from as few forward passes as the task allows."""
+        with torch.inference_mode():
+            if self._task == "sentence-similarity":
+                return self._similarity(prepared)
+            if self._task == "zero-shot-classification":
+                return [self._zero_shot(p) for p in prepared]
+            return self._pipeline_batch(prepared)
+
+    # --- sentence similarity -------------------------------------------------------------------------------
+
+    def embed(self, texts: Sequence[str]) -> tuple[torch.Tensor, list[bool]]:
+        """Unit-length mean-pooled embeddings of `texts` (float32, on the CPU) and which texts were cut."""
+        tokenizer, model = self._pipe.tokenizer, self._pipe.model
+        encoded = tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.model.max_tokens, return_tensors="pt"
+        ).to(model.device)
+        hidden = model(**encoded).last_hidden_state
+        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        cut = (encoded["attention_mask"].sum(dim=1) >= self.model.max_tokens).tolist()
+        return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu(), cut
+
+    def _similarity(self, prepared: Sequence[Prepared]) -> list[Outcome]:
+        # Visitors often send the same sentences (the examples): embed each distinct text once.
+        index: dict[str, int] = {}
+        for p in prepared:
+            source, candidates = p.values
+            for text in (source, *candidates):
+                index.setdefault(text, len(index))
+        vectors, cut = self.embed(list(index))
+        outcomes = []
+        for p in prepared:
+            source, candidates = p.values
+            scores = vectors[[index[c] for c in candidates]] @ vectors[index[source]]
+            ranked = sorted(zip(candidates, scores.tolist()), key=lambda pair: pair[1], reverse=True)
+            cut_here = sum(cut[index[text]] for text in {source, *candidates})
+            notes = _notes(p, _truncation_note(cut_here, self.model.max_tokens))
+            outcomes.append(Outcome({c: round(s, 4) for c, s in ranked}, notes))
+        return outcomes
+
+    # --- tasks the pipeline does whole -----------------------------------------------------------------------
+
+    def _cut_to_tokens(self, text: str, reserve: int = 2) -> tuple[str, bool]:
+        """`text` cut at the last character that fits in the model's tokens (keeping room for special tokens)."""
+        limit = self.model.max_tokens - reserve
+        encoded = self._pipe.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = encoded["offset_mapping"]
+        if len(offsets) <= limit:
+            return text, False
+        return text[: offsets[limit - 1][1]], True
+
+    def _pipeline_batch(self, prepared: Sequence[Prepared]) -> list[Outcome]:
+        texts, cut_flags = zip(*(self._cut_to_tokens(p.values[0]) for p in prepared))
+        kwargs: dict[str, Any] = {"batch_size": len(texts)}
+        if self._task == "text-classification":
+            kwargs["top_k"] = None
+        elif self._task == "token-classification":
+            kwargs["aggregation_strategy"] = "simple"
+        elif self._task == "fill-mask":
+            kwargs["top_k"] = RANKING_TOP_K
+        results = self._pipe(list(texts), **kwargs)
+        outcomes = []
+        for p, text, cut, result in zip(prepared, texts, cut_flags, results):
+            note = _notes(p, _truncation_note(int(cut), self.model.max_tokens))
+            outcomes.append(Outcome(self._shape(text, result), note))
+        return outcomes
+
+    def _shape(self, text: str, result: Any) -> Any:
+        if self._task == "token-classification":
+            entities = [{"entity": e["entity_group"], "start": e["start"], "end": e["end"]} for e in result]
+            return {"text": text, "entities": entities}
+        if self._task == "fill-mask":
+            return {r["token_str"].strip() or r["token_str"]: round(float(r["score"]), 4) for r in result}
+        return {r["label"]: round(float(r["score"]), 4) for r in result}
+
+    def _zero_shot(self, p: Prepared) -> Outcome:
+        text, labels = p.values
+        text, cut = self._cut_to_tokens(text, reserve=max(16, self.model.max_tokens // 4))
+        result = self._pipe(text, candidate_labels=list(labels), multi_label=False)
+        scores = {label: round(float(s), 4) for label, s in zip(result["labels"], result["scores"])}
+        return Outcome(scores, _notes(p, _truncation_note(int(cut), self.model.max_tokens)))
+
+    # --- streamed generation ---------------------------------------------------------------------------------
+
+    def stream(self, prepared: Prepared) -> Iterator[Outcome]:
+        """The continuation so far, after each new piece of text."""
+        from transformers import TextIteratorStreamer
+
+        tokenizer, model = self._pipe.tokenizer, self._pipe.model
+        prompt, cut = self._cut_to_tokens(prepared.values[0], reserve=self.max_new_tokens + 2)
+        notes = _notes(prepared, _truncation_note(int(cut), self.model.max_tokens))
+        inputs = tokenizer(prompt, return_tensors="pt").to(model.device)
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
+        failure: list[BaseException] = []
+
+        def generate() -> None:
+            try:
+                with torch.inference_mode():
+                    model.generate(
+                        **inputs,
+                        streamer=streamer,
+                        max_new_tokens=self.max_new_tokens,
+                        do_sample=False,
+                        pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                    )
+            except BaseException as error:  # re-raised in the caller's thread below
+                failure.append(error)
+                streamer.end()
+
+        worker = threading.Thread(target=generate, name="generate", daemon=True)
+        worker.start()
+        text = ""
+        for piece in streamer:
+            text += piece
+            yield Outcome(text, notes)
+        worker.join()
+        if failure:
+            raise failure[0]
+        yield Outcome(text, notes)

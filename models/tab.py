@@ -1,0 +1,95 @@
+"""The Demo tab: Gradio components for the task, wired to the Predictor. No model logic here."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+
+import gradio as gr
+
+from models.batching import Batcher
+from models.inference import Outcome, Predictor
+from models.inputs import InputError, Prepared
+from models.registry import OutputKind
+from settings import Settings
+
+
+def _output_component(predictor: Predictor) -> gr.components.Component:
+    spec = predictor.model.spec
+    if spec.output is OutputKind.RANKING:
+        return gr.Label(label=spec.output_label)
+    if spec.output is OutputKind.ENTITIES:
+        return gr.HighlightedText(label=spec.output_label, combine_adjacent=True)
+    return gr.Textbox(label=spec.output_label, lines=8, buttons=["copy"])
+
+
+def where_it_runs(predictor: Predictor) -> str:
+    model = predictor.model
+    return (
+        f"**{model.spec.title}** with `{model.source.name}` · runs on **{model.plan.device_name}** "
+        f"(`{model.plan.device}`, {model.plan.dtype}) · loaded in {model.load_seconds:.1f} s"
+    )
+
+
+def _prepare_or_tell(predictor: Predictor, values: Sequence[object]) -> Prepared:
+    try:
+        return predictor.prepare(values)
+    except InputError as error:
+        # gr.Error reaches only this caller: a toast in the browser, an AppError in gradio_client.
+        raise gr.Error(str(error), title="Please check your input", print_exception=False) from None
+
+
+def _batched(predictor: Predictor, batcher: Batcher[Prepared, Outcome]) -> Callable:
+    async def predict(*values: str) -> tuple[object, str]:
+        outcome = await batcher.submit(_prepare_or_tell(predictor, values))
+        return outcome.value, outcome.notes
+
+    return predict
+
+
+def _streamed(predictor: Predictor, gpu: Callable[[Callable], Callable]) -> Callable:
+    stream = gpu(predictor.stream)
+
+    def predict(*values: str):
+        for outcome in stream(_prepare_or_tell(predictor, values)):
+            yield outcome.value, outcome.notes
+
+    return predict
+
+
+def _named_like(fn: Callable, predictor: Predictor) -> Callable:
+    """Give `fn(*values)` the task's parameter names, so the API reads `predict(source, candidates)`."""
+    fn.__signature__ = inspect.Signature(
+        [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in predictor.model.spec.inputs]
+    )
+    return fn
+
+
+def build_demo_tab(predictor: Predictor, settings: Settings, gpu: Callable[[Callable], Callable]) -> None:
+    """Components and the `/predict` endpoint, inside the caller's `gr.Tab`.
+
+    `gpu` wraps what touches the GPU (spaces.GPU on ZeroGPU, the identity elsewhere).
+    """
+    spec = predictor.model.spec
+    gr.Markdown(f"{spec.description}\n\n{where_it_runs(predictor)}")
+    with gr.Row():
+        with gr.Column():
+            inputs = [
+                gr.Textbox(label=f.label, placeholder=f.placeholder, lines=f.lines, max_lines=max(f.lines, 12))
+                for f in spec.inputs
+            ]
+            run = gr.Button("Run", variant="primary")
+        with gr.Column():
+            output = _output_component(predictor)
+            notes = gr.Markdown(label="Notes")
+    examples = gr.Examples(examples=[list(e) for e in spec.examples], inputs=inputs, label="Examples")
+    if spec.streaming:
+        fn, limit = _streamed(predictor, gpu), 1
+    else:
+        batcher = Batcher(gpu(predictor.predict_batch), settings.max_batch_size)
+        # Enough handlers in flight to fill the next batch while the current one runs.
+        fn, limit = _batched(predictor, batcher), 2 * settings.max_batch_size
+    event = dict(fn=_named_like(fn, predictor), inputs=inputs, outputs=[output, notes], concurrency_id="predict", concurrency_limit=limit)
+    gr.on([run.click, inputs[-1].submit], api_name="predict", **event)
+    # One click on an example fills the inputs and runs them, through the same worker as /predict.
+    examples.load_input_event.then(api_visibility="undocumented", **event)
