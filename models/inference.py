@@ -57,6 +57,8 @@ class Predictor:
                 return self._similarity(prepared)
             if self._task == "zero-shot-classification":
                 return [self._zero_shot(p) for p in prepared]
+            if self._task == "fill-mask":
+                return self._fill_mask_batch(prepared)
             return self._pipeline_batch(prepared)
 
     # --- sentence similarity -------------------------------------------------------------------------------
@@ -111,12 +113,21 @@ class Predictor:
             kwargs["aggregation_strategy"] = "simple"
         elif self._task == "fill-mask":
             kwargs["top_k"] = RANKING_TOP_K
-        results = self._pipe(list(texts), **kwargs)
+        # A one-element list comes back flattened by some pipelines (fill-mask): call with the text itself.
+        results = [self._pipe(texts[0], **kwargs)] if len(texts) == 1 else self._pipe(list(texts), **kwargs)
         outcomes = []
         for p, text, cut, result in zip(prepared, texts, cut_flags, results):
             note = _notes(p, _truncation_note(int(cut), self.model.max_tokens))
             outcomes.append(Outcome(self._shape(text, result), note))
         return outcomes
+
+    def _fill_mask_batch(self, prepared: Sequence[Prepared]) -> list[Outcome]:
+        # A mask cut off with the end of a long text cannot be filled: tell that caller, serve the others.
+        cut = [self._cut_to_tokens(p.values[0])[0] for p in prepared]
+        fits = [i for i, text in enumerate(cut) if self.mask_token in text]
+        served = iter(self._pipeline_batch([prepared[i] for i in fits]) if fits else [])
+        lost = f"The [MASK] lies beyond the model's first {self.model.max_tokens} tokens: move it earlier."
+        return [next(served) if i in fits else Outcome({}, _notes(p, [lost])) for i, p in enumerate(prepared)]
 
     def _shape(self, text: str, result: Any) -> Any:
         if self._task == "token-classification":

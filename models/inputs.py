@@ -74,7 +74,7 @@ def _one_mask(text: str, field: FieldSpec, mask_token: str) -> str:
         text = text.replace(spelling, mask_token)
     count = text.count(mask_token)
     if count != 1:
-        raise InputError(field, f"{field.label} must contain exactly one [MASK], found {count}.")
+        raise InputError(field, f"{field.label}: needs exactly one [MASK], found {count}.")
     return text
 
 

@@ -73,13 +73,13 @@ def resolve(settings: Settings) -> tuple[ModelSource, TaskSpec]:
         config = AutoConfig.from_pretrained(settings.model_id)
     except Exception as error:
         raise ModelLoadError(_load_failure(settings.model_id, error)) from error
-    return source, get_task(infer_task(config.architectures, list((config.label2id or {}).keys())))
+    return source, get_task(infer_task(config.architectures, list((config.id2label or {}).values())))
 
 
 def _load_failure(model_id: str, error: Exception) -> str:
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else type(error).__name__
     return (
-        f"Could not load MODEL_ID={model_id!r}: {reason} "
+        f"Could not load MODEL_ID={model_id!r}: {reason}. "
         "Check MODEL_ID (a Hub id such as 'distilbert-base-uncased' or a local folder), that the Space can reach "
         "the Hub, and for a gated or private model that the HF_TOKEN secret can read it."
     )

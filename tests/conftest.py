@@ -5,3 +5,25 @@ import os
 # Tests never reach the Hub: anything that tries to download fails at once instead of hanging.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+TINY_TASKS = (
+    "sentence-similarity",
+    "text-classification",
+    "zero-shot-classification",
+    "token-classification",
+    "fill-mask",
+    "text-generation",
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny random-weight model folder per task, built once per test session."""
+    from tests.tiny_models import build_tiny_model
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {task: build_tiny_model(task, root / task) for task in TINY_TASKS}
