@@ -57,7 +57,7 @@ def embedded_model_dir() -> Path:
 def resolve(settings: Settings) -> tuple[ModelSource, TaskSpec]:
     """Which model and task the settings ask for; raises TaskError or ModelLoadError with the fix."""
     if settings.model_id is None:
-        task = settings.task or DEFAULT_TASK
+        task = get_task(settings.task or DEFAULT_TASK).name
         if task != DEFAULT_TASK:
             raise TaskError(
                 f"TASK={task!r} needs a model trained for it: set MODEL_ID (the embedded "

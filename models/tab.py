@@ -89,7 +89,16 @@ def build_demo_tab(predictor: Predictor, settings: Settings, gpu: Callable[[Call
         batcher = Batcher(gpu(predictor.predict_batch), settings.max_batch_size)
         # Enough handlers in flight to fill the next batch while the current one runs.
         fn, limit = _batched(predictor, batcher), 2 * settings.max_batch_size
-    event = dict(fn=_named_like(fn, predictor), inputs=inputs, outputs=[output, notes], concurrency_id="predict", concurrency_limit=limit)
+    event = dict(
+        fn=_named_like(fn, predictor),
+        inputs=inputs,
+        outputs=[output, notes],
+        # Raw payloads: Textbox.preprocess would turn a dict or list sent through the API into its repr,
+        # where the caller deserves "must be text".
+        preprocess=False,
+        concurrency_id="predict",
+        concurrency_limit=limit,
+    )
     gr.on([run.click, inputs[-1].submit], api_name="predict", **event)
     # One click on an example fills the inputs and runs them, through the same worker as /predict.
     examples.load_input_event.then(api_visibility="undocumented", **event)
