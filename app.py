@@ -25,18 +25,24 @@ def main() -> None:
     from models.inference import Predictor
     from models.inputs import Limits
     from models.loader import ModelLoadError, load_model
-    from models.tab import build_demo_tab
+    from models.tab import build_demo_tab, build_unavailable_tab
 
     try:
         model = load_model(settings)
+        predictor = Predictor(model, Limits(settings.max_input_chars, settings.max_candidates), settings.max_new_tokens)
+        problem = None
     except ModelLoadError as error:
-        sys.exit(f"Model error: {error}")
-    predictor = Predictor(model, Limits(settings.max_input_chars, settings.max_candidates), settings.max_new_tokens)
+        # Serve the other tabs anyway: the owner needs Diagnostics and Admin most when the model fails.
+        log.error("Model error: %s", error)
+        predictor, problem = None, str(error)
 
     with gr.Blocks(title="GPU self-check") as demo:
         gr.Markdown("# GPU self-check\nA transformers demo that checks the GPU it runs on.")
         with gr.Tab("Demo"):
-            build_demo_tab(predictor, settings, gpu)
+            if predictor is None:
+                build_unavailable_tab(problem)
+            else:
+                build_demo_tab(predictor, settings, gpu)
 
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
     demo.launch()

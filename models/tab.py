@@ -102,3 +102,14 @@ def build_demo_tab(predictor: Predictor, settings: Settings, gpu: Callable[[Call
     gr.on([run.click, inputs[-1].submit], api_name="predict", **event)
     # One click on an example fills the inputs and runs them, through the same worker as /predict.
     examples.load_input_event.then(api_visibility="undocumented", **event)
+
+
+def build_unavailable_tab(problem: str) -> None:
+    """What visitors see instead of the Demo when the model could not be loaded: the reason and the fix."""
+    gr.Markdown(
+        "## The demo is not available right now\n\n"
+        f"The model could not be loaded:\n\n> {problem}\n\n"
+        "**Owner:** fix the variable named above in *Settings → Variables and secrets*; the Space restarts "
+        "by itself. The Diagnostics tab shows whether the GPU and the frameworks are in order.",
+        elem_id="demo-unavailable",
+    )

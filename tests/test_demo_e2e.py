@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -114,21 +115,40 @@ def test_generation_streams_through_the_api(tiny_models, tmp_path):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"TASK": "translation"}, "TASK='translation' is not supported"),
-        ({"MODEL_ID": "org/not-on-this-machine"}, "Could not load MODEL_ID='org/not-on-this-machine'"),
-        ({"DEVICE": "cuda"}, "DEVICE=cuda but torch sees no CUDA GPU"),
         ({"MAX_BATCH_SIZE": "many"}, "MAX_BATCH_SIZE='many' is not a number"),
+        ({"DEVICE": "tpu"}, "DEVICE='tpu' is not one of auto, cpu, cuda"),
     ],
 )
-def test_a_misconfigured_app_stops_with_one_clear_message(env, message):
+def test_a_malformed_variable_stops_start_up_with_one_clear_message(env, message):
     result = subprocess.run(
         [sys.executable, "app.py"],
         cwd=REPO,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", **env},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert result.returncode != 0
-    assert message in result.stderr
+    assert result.stderr.strip() == f"Configuration error: {message}."
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TASK": "translation"}, "TASK='translation' is not supported"),
+        ({"MODEL_ID": "org/not-on-this-machine"}, "Could not load MODEL_ID='org/not-on-this-machine'"),
+        ({"DEVICE": "cuda"}, "DEVICE=cuda but torch sees no CUDA GPU"),
+    ],
+)
+def test_a_model_that_cannot_load_leaves_no_demo_but_says_what_to_fix(env, message, tmp_path):
+    import httpx
+
+    with AppProcess({**env, "DIAGNOSTICS_AT_STARTUP": "false"}, tmp_path / "app.log") as app:
+        config = httpx.get(f"{app.url}/config").json()
+        api = httpx.get(f"{app.url}/gradio_api/info").json()
+        log = app.log()
+    assert "/predict" not in api["named_endpoints"]
+    shown = [c["props"].get("value", "") for c in config["components"] if c["props"].get("elem_id") == "demo-unavailable"]
+    assert len(shown) == 1 and message in shown[0]
+    assert log.count(message) == 1 and "Traceback" not in log
