@@ -71,7 +71,7 @@ TASKS: Mapping[str, TaskSpec] = {
                 FieldSpec("candidates", "Candidates, one per line", FieldKind.LIST, "One sentence per line", lines=5),
             ),
             output=OutputKind.RANKING,
-            output_label="Most similar first",
+            output_label="Cosine similarity, most similar first",
             examples=(
                 (
                     "A man is playing a guitar.",

@@ -17,10 +17,10 @@ from settings import Settings
 def _output_component(predictor: Predictor) -> gr.components.Component:
     spec = predictor.model.spec
     if spec.output is OutputKind.RANKING:
-        return gr.Label(label=spec.output_label)
+        return gr.Label(label=spec.output_label, elem_id="demo-output")
     if spec.output is OutputKind.ENTITIES:
-        return gr.HighlightedText(label=spec.output_label, combine_adjacent=True)
-    return gr.Textbox(label=spec.output_label, lines=8, buttons=["copy"])
+        return gr.HighlightedText(label=spec.output_label, combine_adjacent=True, elem_id="demo-output")
+    return gr.Textbox(label=spec.output_label, lines=8, buttons=["copy"], elem_id="demo-output")
 
 
 def where_it_runs(predictor: Predictor) -> str:
@@ -71,18 +71,26 @@ def build_demo_tab(predictor: Predictor, settings: Settings, gpu: Callable[[Call
     `gpu` wraps what touches the GPU (spaces.GPU on ZeroGPU, the identity elsewhere).
     """
     spec = predictor.model.spec
-    gr.Markdown(f"{spec.description}\n\n{where_it_runs(predictor)}")
+    gr.Markdown(f"{spec.description}\n\n{where_it_runs(predictor)}", elem_id="demo-where")
     with gr.Row():
         with gr.Column():
             inputs = [
-                gr.Textbox(label=f.label, placeholder=f.placeholder, lines=f.lines, max_lines=max(f.lines, 12))
+                gr.Textbox(
+                    label=f.label,
+                    placeholder=f.placeholder,
+                    lines=f.lines,
+                    max_lines=max(f.lines, 12),
+                    elem_id=f"demo-{f.name}",
+                )
                 for f in spec.inputs
             ]
-            run = gr.Button("Run", variant="primary")
+            run = gr.Button("Run", variant="primary", elem_id="demo-run")
         with gr.Column():
             output = _output_component(predictor)
-            notes = gr.Markdown(label="Notes")
-    examples = gr.Examples(examples=[list(e) for e in spec.examples], inputs=inputs, label="Examples")
+            notes = gr.Markdown(label="Notes", elem_id="demo-notes")
+    examples = gr.Examples(
+        examples=[list(e) for e in spec.examples], inputs=inputs, label="Examples", elem_id="demo-examples"
+    )
     if spec.streaming:
         fn, limit = _streamed(predictor, gpu), 1
     else:
