@@ -50,7 +50,8 @@ def main() -> None:
     log = Path(tempfile.mkdtemp()) / "app.log"
     with AppProcess({"DIAGNOSTICS_AT_STARTUP": "false"}, log) as app:
         server = psutil.Process(app.process.pid)
-        asyncio.run(run_load(app.url, 8, 3))  # warm-up, so start RSS is the serving state
+        # Warm up at full load, so the start RSS already holds the working set of full batches.
+        asyncio.run(run_load(app.url, args.callers, 10))
         rss_start = server.memory_info().rss
         diagnostics: list[str] = []
 
