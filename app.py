@@ -25,6 +25,7 @@ def main() -> None:
     from models.inference import Predictor
     from models.inputs import Limits
     from models.loader import ModelLoadError, load_model
+    from admin.tab import build_admin_tab
     from models.tab import build_demo_tab, build_unavailable_tab
 
     try:
@@ -43,6 +44,8 @@ def main() -> None:
                 build_unavailable_tab(problem)
             else:
                 build_demo_tab(predictor, settings, gpu)
+        with gr.Tab("Admin"):
+            build_admin_tab(settings)
 
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
     demo.launch()

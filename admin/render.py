@@ -1,0 +1,67 @@
+"""The Admin tab's texts, as Markdown built from the typed results: no Gradio, no network."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from admin.access import Decision
+from admin.catalogue import FREE_FLAVOR, Catalogue, describe_sleep_time, estimate_cost, price_per_hour
+from admin.space_client import SpaceState
+
+MAX_TRANSITIONS = 20
+
+
+def runtime_markdown(state: SpaceState, catalogue: Catalogue) -> str:
+    hardware = state.hardware or "none yet"
+    if state.requested_hardware and state.requested_hardware != state.hardware:
+        hardware += f" → **{state.requested_hardware}** requested"
+    billed = catalogue.get(state.billed_hardware)
+    cost = price_per_hour(billed) if billed else "price unknown"
+    lines = [
+        f"**Space** `{state.repo_id}` · **stage** `{state.stage}`"
+        + (" (changing, refreshing…)" if state.is_changing else ""),
+        f"**Hardware** {hardware} · **cost** {cost}" + (" (not billed while paused)" if state.is_paused else ""),
+        f"**Sleep time** {describe_sleep_time(state.sleep_time, state.billed_hardware)}",
+    ]
+    return "\n\n".join(lines)
+
+
+def transition(old: SpaceState | None, new: SpaceState, when: datetime | None = None) -> str | None:
+    """One line when the stage or hardware moved between two reads, else None."""
+    if old is None:
+        return None
+    changes = []
+    if old.stage != new.stage:
+        changes.append(f"stage {old.stage} → {new.stage}")
+    if (old.hardware, old.requested_hardware) != (new.hardware, new.requested_hardware):
+        changes.append(f"hardware {old.hardware} → {new.hardware} (requested {new.requested_hardware})")
+    if old.sleep_time != new.sleep_time:
+        changes.append(f"sleep time {old.sleep_time} s → {new.sleep_time} s")
+    if not changes:
+        return None
+    stamp = (when or datetime.now(UTC)).strftime("%H:%M:%S UTC")
+    return f"{stamp}: " + "; ".join(changes)
+
+
+def transitions_markdown(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    return "**Seen changes**\n\n" + "\n".join(f"- {line}" for line in lines[-MAX_TRANSITIONS:])
+
+
+def access_markdown(decision: Decision, problems: list[str]) -> str:
+    text = decision.reason if decision.allowed else f"{decision.reason} The panel below is read-only."
+    if problems:
+        text += "\n\n**Setup needed**\n\n" + "\n".join(f"- {p}" for p in problems)
+    return text
+
+
+def cost_markdown(catalogue: Catalogue, flavor: str | None, sleep_seconds: int) -> str:
+    chosen = catalogue.get(flavor)
+    if chosen is None:
+        return f"No price known for {flavor}." if flavor else ""
+    estimate = estimate_cost(chosen, None if chosen.name == FREE_FLAVOR else sleep_seconds)
+    text = f"**{chosen.name}**: {estimate.assumption}"
+    if not chosen.is_free:
+        text += " Billed per minute while starting or running; sleeping and paused Spaces cost nothing."
+    return f"{text}\n\n_{catalogue.note}_"

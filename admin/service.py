@@ -1,0 +1,273 @@
+"""The Admin tab's actions without Gradio: authorise, validate, call the Hub once, record.
+
+Every method that changes the Space takes the signed-in username (None when nobody is signed in)
+and checks it first, so no path to the Hub skips the check.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from huggingface_hub import SpaceHardware
+
+from admin.access import Decision, authorize
+from admin.activity import ActivityLog
+from admin.catalogue import (
+    CPU_BASIC_SLEEP_S,
+    FREE_FLAVOR,
+    Catalogue,
+    catalogue_from_hub,
+    describe_sleep_time,
+    estimate_cost,
+    fallback_catalogue,
+    price_per_hour,
+    sleep_choice,
+)
+from admin.space_client import AdminError, ErrorKind, SpaceClient, SpaceState, configuration_problems
+from settings import Settings
+
+_HUB_FLAVORS = frozenset(h.value for h in SpaceHardware)
+_FALLBACK_RETRY_S = 60.0
+RESTART_NOTE = "This app runs inside the Space, so this page loses its connection until the Space is back."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str
+    """What happened, for the page; never holds the token."""
+    state: SpaceState | None = None
+    """The runtime the Hub returned after the action; None when nothing was sent or it failed."""
+
+
+@dataclass(frozen=True)
+class PendingHardware:
+    """A paid flavor chosen but not yet confirmed."""
+
+    flavor: str
+    sleep_label: str
+    prompt: str
+    """What the confirm button says, price included."""
+    estimate: str
+    """The cost estimate and its assumption."""
+
+
+class AdminService:
+    """One per app. Shared by every session, so its caches and its in-flight lock are too.
+
+    A change asked for while another is being sent is refused, not queued; an identical change
+    finished less than `repeat_window_s` ago is refused as a repeated click.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: SpaceClient | None = None,
+        activity: ActivityLog | None = None,
+        runtime_max_age_s: float = 2.0,
+        catalogue_max_age_s: float = 3600.0,
+        repeat_window_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = settings
+        self.problems = configuration_problems(settings)
+        self.activity = activity or ActivityLog(known_secrets=(settings.hf_token,))
+        self._client = client if client is not None or self.problems else SpaceClient.from_settings(settings)
+        self._runtime_max_age_s = runtime_max_age_s
+        self._catalogue_max_age_s = catalogue_max_age_s
+        self._repeat_window_s = repeat_window_s
+        self._clock = clock
+        self._busy = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._runtime: tuple[float, SpaceState] | None = None
+        self._catalogue: tuple[float, Catalogue] | None = None
+        self._last_change: tuple[str, float] | None = None
+
+    def decide(self, username: str | None) -> Decision:
+        return authorize(username, self.settings)
+
+    # Reading: anyone may look. Cached, because every visitor's refresh spends the owner's rate limit.
+
+    def runtime(self, max_age_s: float | None = None) -> SpaceState:
+        """The Space's runtime, at most `max_age_s` old; raises AdminError."""
+        max_age = self._runtime_max_age_s if max_age_s is None else max_age_s
+        with self._cache_lock:
+            cached = self._runtime
+        if cached and self._clock() - cached[0] <= max_age:
+            return cached[1]
+        return self._remember(self._require_client().runtime())
+
+    def catalogue(self) -> Catalogue:
+        """The Hub's flavors and prices; the dated fallback table, saying why, when the Hub cannot be asked."""
+        with self._cache_lock:
+            cached = self._catalogue
+        if cached and self._clock() - cached[0] <= self._catalogue_max_age_s:
+            return cached[1]
+        if self.problems:
+            return fallback_catalogue("the Admin tab is not configured")
+        try:
+            catalogue = catalogue_from_hub(self._require_client().list_hardware())
+            counted_from = self._clock()
+        except AdminError as error:
+            catalogue = fallback_catalogue(error.message)
+            # Ask the Hub again in a minute rather than on every page load while it fails.
+            counted_from = self._clock() - self._catalogue_max_age_s + _FALLBACK_RETRY_S
+        with self._cache_lock:
+            self._catalogue = (counted_from, catalogue)
+        return catalogue
+
+    def _is_known_flavor(self, flavor: str) -> bool:
+        """Checked before authorising, so it must not reach the Hub: the enum plus what is cached."""
+        with self._cache_lock:
+            cached = self._catalogue
+        return flavor in _HUB_FLAVORS or (cached is not None and cached[1].get(flavor) is not None)
+
+    # Changing: each method authorises first, then validates, then sends at most one request.
+
+    def prepare_hardware(self, username: str | None, flavor: str, sleep_label: str) -> PendingHardware | Outcome:
+        """First step of a hardware change: free flavors go straight through, paid ones need confirming."""
+        refused = self._refusal(username, f"choose hardware {flavor}")
+        if refused:
+            return refused
+        known = self.catalogue().get(flavor)
+        if known is None and not self._is_known_flavor(flavor):
+            return Outcome(False, f"{flavor!r} is not a Spaces hardware flavor.")
+        if known is not None and known.is_free:
+            return self.request_hardware(username, flavor, sleep_label)
+        try:
+            sleep = sleep_choice(sleep_label)
+        except ValueError as error:
+            return Outcome(False, str(error))
+        price = price_per_hour(known) if known else "price unknown"
+        estimate = estimate_cost(known, sleep.seconds).assumption if known else "No price known for this flavor."
+        prompt = f"Confirm: switch to {flavor} at {price} (sleep: {sleep.label})"
+        return PendingHardware(flavor, sleep.label, prompt, estimate)
+
+    def request_hardware(self, username: str | None, flavor: str, sleep_label: str | None) -> Outcome:
+        refused = self._refusal(username, f"request hardware {flavor}")
+        if refused:
+            return refused
+        try:
+            sleep = None if flavor == FREE_FLAVOR or sleep_label is None else sleep_choice(sleep_label)
+        except ValueError as error:
+            return Outcome(False, str(error))
+        if not self._is_known_flavor(flavor):
+            return Outcome(False, f"{flavor!r} is not a Spaces hardware flavor.")
+        what = f"request hardware {flavor}" + (f" (sleep: {sleep.label})" if sleep else "")
+        # cpu-basic takes no sleep time: the Hub fixes it at 48 h and huggingface_hub warns if one is sent.
+        seconds = sleep.seconds if sleep else None
+        return self._change(
+            username,
+            what,
+            lambda client: client.request_hardware(flavor, sleep_time=seconds),
+            lambda state: f"Requested {state.requested_hardware}. The Space restarts on it. {RESTART_NOTE}",
+        )
+
+    def stop_billing(self, username: str | None) -> Outcome:
+        """Back to free cpu-basic, in one click."""
+        return self._change(
+            username,
+            f"stop billing (switch to {FREE_FLAVOR})",
+            lambda client: client.request_hardware(FREE_FLAVOR),
+            lambda state: (
+                f"Requested {state.requested_hardware}: billing stops once the switch is done. {RESTART_NOTE}"
+            ),
+        )
+
+    def set_sleep_time(self, username: str | None, sleep_label: str) -> Outcome:
+        refused = self._refusal(username, f"set sleep time to {sleep_label}")
+        if refused:
+            return refused
+        try:
+            sleep = sleep_choice(sleep_label)
+        except ValueError as error:
+            return Outcome(False, str(error))
+        try:
+            hardware = self.runtime().billed_hardware
+        except AdminError as error:
+            return Outcome(False, error.message)
+        if hardware == FREE_FLAVOR:
+            return Outcome(
+                False,
+                f"On {FREE_FLAVOR} the sleep time is fixed at {CPU_BASIC_SLEEP_S // 3600} h by the Hub and cannot be "
+                "changed; nothing was sent. Choose paid hardware first to set your own sleep time.",
+            )
+
+        return self._change(
+            username,
+            f"set sleep time to {sleep.label}",
+            lambda client: client.set_sleep_time(sleep.seconds),
+            lambda state: f"Sleep time is now {describe_sleep_time(state.sleep_time, state.billed_hardware)}.",
+        )
+
+    def pause(self, username: str | None) -> Outcome:
+        return self._change(
+            username,
+            "pause the Space",
+            lambda client: client.pause(),
+            lambda state: (
+                f"Paused (stage {state.stage}); paused time is not billed. This app stops too, and only the owner "
+                "can restart a paused Space: from the Space's page (Settings → Restart) or with restart_space()."
+            ),
+        )
+
+    def restart(self, username: str | None, factory_reboot: bool) -> Outcome:
+        kind = "factory reboot" if factory_reboot else "restart"
+
+        return self._change(
+            username,
+            f"{kind} the Space",
+            lambda client: client.restart(factory_reboot=factory_reboot),
+            lambda state: f"Sent a {kind} (stage {state.stage}). {RESTART_NOTE}",
+        )
+
+    def _refusal(self, username: str | None, what: str) -> Outcome | None:
+        decision = self.decide(username)
+        if not decision.allowed:
+            self.activity.record(username, what, f"refused: {decision.reason}", ok=False)
+            return Outcome(False, f"Refused: {decision.reason}")
+        if self.problems:
+            return Outcome(False, " ".join(self.problems))
+        return None
+
+    def _change(  # authorises again, so no caller can skip the check
+        self,
+        username: str | None,
+        what: str,
+        send: Callable[[SpaceClient], SpaceState],
+        describe: Callable[[SpaceState], str],
+    ) -> Outcome:
+        refused = self._refusal(username, what)
+        if refused:
+            return refused
+        if not self._busy.acquire(blocking=False):
+            return Outcome(False, f"Ignored “{what}”: another change is being sent to the Hub. Wait for its result.")
+        try:
+            last = self._last_change
+            if last and last[0] == what and self._clock() - last[1] < self._repeat_window_s:
+                return Outcome(False, f"Ignored a repeated “{what}”: the same change was just sent.")
+            try:
+                state = send(self._require_client())
+            except AdminError as error:
+                self.activity.record(username, what, error.message, ok=False)
+                return Outcome(False, error.message)
+            self._last_change = (what, self._clock())
+            message = describe(self._remember(state))
+            self.activity.record(username, what, message, ok=True)
+            return Outcome(True, message, state)
+        finally:
+            self._busy.release()
+
+    def _remember(self, state: SpaceState) -> SpaceState:
+        with self._cache_lock:
+            self._runtime = (self._clock(), state)
+        return state
+
+    def _require_client(self) -> SpaceClient:
+        if self._client is None:
+            raise AdminError(ErrorKind.NOT_CONFIGURED, " ".join(self.problems))
+        return self._client

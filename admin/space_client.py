@@ -1,0 +1,304 @@
+"""The Space's own runtime through huggingface_hub's HfApi, with every failure turned into an AdminError.
+
+Everything the Hub says is scrubbed of the token before it reaches a message: some errors echo
+request headers, and the messages end up on the page and in the logs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar
+
+import httpx2
+from huggingface_hub import HfApi, SpaceRuntime, SpaceStage
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+from huggingface_hub.utils import parse_ratelimit_headers
+
+from diagnostics.redaction import redact_text
+from settings import Settings
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_S = 20.0
+
+TOKEN_PERMISSION = (
+    "a fine-grained token with the permission “Write access to contents/settings of selected repos” "
+    "for this Space (create it at https://huggingface.co/settings/tokens), or a classic “write” token"
+)
+SECRETS_PLACE = "the Space's Settings → Variables and secrets"
+
+# A Space is on its way somewhere in these stages; the runtime is worth polling until it leaves them.
+# (huggingface_hub keeps the same tuple in a private module, INTERMEDIATE_SPACE_STAGES.)
+CHANGING_STAGES = (
+    SpaceStage.BUILDING,
+    SpaceStage.RUNNING_BUILDING,
+    SpaceStage.APP_STARTING,
+    SpaceStage.RUNNING_APP_STARTING,
+)
+
+
+class ErrorKind(str, Enum):
+    NOT_CONFIGURED = "not_configured"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    BAD_REQUEST = "bad_request"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    OFFLINE = "offline"
+    UNEXPECTED = "unexpected"
+
+
+class AdminError(Exception):
+    """A failure the owner can act on; `message` is safe to show and to log."""
+
+    def __init__(self, kind: ErrorKind, message: str, status: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SpaceState:
+    """What `get_space_runtime` (or any Space call) says about the Space right now."""
+
+    repo_id: str
+    """e.g. "alice/gpu-self-check"."""
+    stage: str
+    """A `SpaceStage` value, e.g. "RUNNING"; kept as text so a stage the Hub adds later still shows."""
+    hardware: str | None
+    """Hardware it runs on now, e.g. "cpu-basic"; None while building for the first time."""
+    requested_hardware: str | None
+    """Hardware asked for, e.g. "t4-small"; differs from `hardware` until the switch is done."""
+    sleep_time: int | None
+    """Seconds without visitors before it sleeps, e.g. 3600; -1 never; None: the Hub's default."""
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+    """The Hub's JSON, for what this class does not model (replicas, storage, dev mode...)."""
+
+    @classmethod
+    def from_runtime(cls, repo_id: str, runtime: SpaceRuntime) -> SpaceState:
+        return cls(
+            repo_id=repo_id,
+            stage=str(runtime.stage.value if isinstance(runtime.stage, Enum) else runtime.stage),
+            hardware=_text(runtime.hardware),
+            requested_hardware=_text(runtime.requested_hardware),
+            sleep_time=runtime.sleep_time,
+            raw=dict(runtime.raw or {}),
+        )
+
+    @property
+    def is_changing(self) -> bool:
+        """Building, starting, or running while a hardware switch is pending."""
+        if self.stage in CHANGING_STAGES:
+            return True
+        return self.stage == SpaceStage.RUNNING and self.requested_hardware not in (None, self.hardware)
+
+    @property
+    def is_paused(self) -> bool:
+        return self.stage == SpaceStage.PAUSED
+
+    @property
+    def billed_hardware(self) -> str | None:
+        """The flavor billing follows: the requested one once asked for."""
+        return self.requested_hardware or self.hardware
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+def configuration_problems(settings: Settings) -> list[str]:
+    """What is missing for the Admin tab to reach the Hub, each as an instruction naming variable and place."""
+    problems = []
+    if not settings.space_id:
+        problems.append(
+            "No Space to manage: SPACE_ID is set automatically on Hugging Face Spaces. When running "
+            "elsewhere, set ADMIN_SPACE_ID=owner/space-name in the environment."
+        )
+    if not settings.hf_token:
+        problems.append(
+            f"No token: add a secret named HF_TOKEN in {SECRETS_PLACE}, holding {TOKEN_PERMISSION}. "
+            "The Space restarts with it. When running elsewhere, set HF_TOKEN in the environment."
+        )
+    return problems
+
+
+class SpaceClient:
+    """The few Space calls the Admin tab makes, for one Space with one token.
+
+    huggingface_hub's shared HTTP session has no timeout and its Space calls take none, so each
+    call runs in a worker thread that is abandoned (not killed) after `timeout_s`: the caller
+    gets a clear answer, and the message says the request may still land.
+    """
+
+    def __init__(self, repo_id: str, token: str, *, endpoint: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.repo_id = repo_id
+        self._token = token
+        self._api = HfApi(endpoint=endpoint, token=token)
+        self._timeout_s = timeout_s
+
+    def __repr__(self) -> str:
+        return f"SpaceClient(repo_id={self.repo_id!r}, endpoint={self._api.endpoint!r})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> SpaceClient:
+        problems = configuration_problems(settings)
+        if problems:
+            raise AdminError(ErrorKind.NOT_CONFIGURED, " ".join(problems))
+        return cls(settings.space_id, settings.hf_token, **kwargs)
+
+    def runtime(self) -> SpaceState:
+        return self._state(self._call("read the Space's runtime", self._api.get_space_runtime, self.repo_id))
+
+    def list_hardware(self) -> list[Any]:
+        """`JobHardwareInfo` per flavor, with prices (see catalogue.catalogue_from_hub)."""
+        return self._call("list the Spaces hardware", self._api.list_spaces_hardware)
+
+    def request_hardware(self, flavor: str, sleep_time: int | None = None) -> SpaceState:
+        return self._state(
+            self._call(
+                f"request {flavor}", self._api.request_space_hardware, self.repo_id, flavor, sleep_time=sleep_time
+            )
+        )
+
+    def set_sleep_time(self, seconds: int) -> SpaceState:
+        return self._state(self._call("set the sleep time", self._api.set_space_sleep_time, self.repo_id, seconds))
+
+    def pause(self) -> SpaceState:
+        return self._state(self._call("pause the Space", self._api.pause_space, self.repo_id))
+
+    def restart(self, factory_reboot: bool = False) -> SpaceState:
+        return self._state(
+            self._call("restart the Space", self._api.restart_space, self.repo_id, factory_reboot=factory_reboot)
+        )
+
+    def _state(self, runtime: SpaceRuntime) -> SpaceState:
+        return SpaceState.from_runtime(self.repo_id, runtime)
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return _call_with_timeout(
+            what, lambda: fn(*args, **kwargs), self._timeout_s, self._api.endpoint, self.repo_id, self._token
+        )
+
+
+def whoami_name(timeout_s: float = 10.0) -> str:
+    """The user name `huggingface_hub.whoami()` gives for the machine's token (HF_TOKEN); raises AdminError.
+
+    Gradio's local sign-in mock makes exactly this call when the app starts, and fails the start if it fails.
+    """
+    from huggingface_hub import constants, get_token, whoami
+
+    token = get_token()
+    if token is None:
+        raise AdminError(ErrorKind.NOT_CONFIGURED, "No Hugging Face token on this machine (HF_TOKEN is not set).")
+    user = _call_with_timeout(
+        "ask the Hub who the token belongs to", whoami, timeout_s, constants.ENDPOINT, "the Space", token
+    )
+    if user.get("type") != "user":
+        raise AdminError(ErrorKind.NOT_CONFIGURED, "HF_TOKEN belongs to an organisation or app, not a user account.")
+    return user["name"]
+
+
+def _call_with_timeout(
+    what: str, call: Callable[[], T], timeout_s: float, endpoint: str, repo_id: str, token: str
+) -> T:
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed to the caller's thread, which maps it
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name=f"hub-{what}", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise AdminError(
+            ErrorKind.TIMEOUT,
+            f"Could not {what}: the Hub did not answer within {timeout_s:g} s. The request may still "
+            "take effect: refresh the runtime before trying again.",
+        )
+    if "error" in outcome:
+        raise _map_error(what, outcome["error"], endpoint, repo_id, lambda text: redact_text(text, [token])) from None
+    return outcome["value"]
+
+
+def _map_error(what: str, error: BaseException, endpoint: str, repo_id: str, scrub: Callable[[str], str]) -> AdminError:
+    if isinstance(error, HfHubHTTPError) and error.response is not None:
+        return _http_error(what, error, repo_id, scrub)
+    if isinstance(error, OfflineModeIsEnabled):
+        return AdminError(
+            ErrorKind.OFFLINE, f"Could not {what}: HF_HUB_OFFLINE is set, so huggingface_hub makes no requests."
+        )
+    if isinstance(error, httpx2.TimeoutException):
+        return AdminError(ErrorKind.TIMEOUT, f"Could not {what}: the connection to {endpoint} timed out. Try again.")
+    if isinstance(error, httpx2.TransportError | OSError):
+        return AdminError(
+            ErrorKind.UNREACHABLE,
+            f"Could not {what}: cannot reach {endpoint} ({type(error).__name__}: {scrub(str(error))}). "
+            "Check the network or HF_ENDPOINT.",
+        )
+    return AdminError(ErrorKind.UNEXPECTED, f"Could not {what}: {type(error).__name__}: {scrub(str(error))}")
+
+
+def _http_error(what: str, error: HfHubHTTPError, repo_id: str, scrub: Callable[[str], str]) -> AdminError:
+    response = error.response
+    status = response.status_code
+    said = scrub(error.server_message or "").strip()
+    hub_says = f" The Hub says: {said}" if said else ""
+    if status == 401:
+        return AdminError(
+            ErrorKind.UNAUTHORIZED,
+            f"Could not {what}: the Hub did not accept HF_TOKEN (401), or the token cannot see {repo_id}. "
+            f"Put {TOKEN_PERMISSION} in the HF_TOKEN secret ({SECRETS_PLACE}).{hub_says}",
+            status,
+        )
+    if status == 403:
+        return AdminError(
+            ErrorKind.FORBIDDEN,
+            f"Could not {what}: HF_TOKEN lacks write access to {repo_id} (403). It needs {TOKEN_PERMISSION}; "
+            f"replace the HF_TOKEN secret in {SECRETS_PLACE}.{hub_says}",
+            status,
+        )
+    if status == 404:
+        return AdminError(
+            ErrorKind.NOT_FOUND,
+            f"Could not {what}: the Hub knows no Space {repo_id} (404). Check SPACE_ID (ADMIN_SPACE_ID when "
+            f"running outside Spaces): it must be owner/space-name.{hub_says}",
+            status,
+        )
+    if status == 429:
+        return AdminError(ErrorKind.RATE_LIMITED, f"Could not {what}: {_rate_limit_advice(response.headers)}", status)
+    if status == 400:
+        return AdminError(
+            ErrorKind.BAD_REQUEST, f"Could not {what}: the Hub refused the request (400).{hub_says}", status
+        )
+    if status >= 500:
+        return AdminError(
+            ErrorKind.SERVER_ERROR,
+            f"Could not {what}: the Hub had an internal error ({status}), so the change was most likely not made. "
+            f"Refresh the runtime, then try again in a minute; https://status.huggingface.co shows outages.{hub_says}",
+            status,
+        )
+    return AdminError(ErrorKind.UNEXPECTED, f"Could not {what}: the Hub answered {status}.{hub_says}", status)
+
+
+def _rate_limit_advice(headers: Any) -> str:
+    info = parse_ratelimit_headers(headers)
+    retry_after = headers.get("retry-after", "").strip()
+    if info is not None and info.remaining == 0:
+        wait_s = info.reset_in_seconds
+    elif retry_after.isdigit():
+        wait_s = int(retry_after)
+    else:
+        return "the Hub is rate limiting this token (429). Wait a minute before trying again."
+    return f"the Hub is rate limiting this token (429). Retry in {wait_s} s."

@@ -1,0 +1,282 @@
+"""The Admin tab: Gradio only. Every handler that changes the Space goes through AdminService, which
+checks the signed-in user on the server; the buttons' look is convenience, not protection.
+
+No handler declares a gr.OAuthToken: Gradio fills one from the request body when the session has
+none, so it proves nothing about who calls. The Hub is called with the Space's own HF_TOKEN.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+import gradio as gr
+from gradio import oauth
+from gradio.utils import get_space
+
+from admin.activity import ActivityLog
+from admin.catalogue import FREE_FLAVOR, SLEEP_CHOICES, sleep_choice
+from admin.render import access_markdown, cost_markdown, runtime_markdown, transition, transitions_markdown
+from admin.service import AdminService, Outcome, PendingHardware
+from admin.space_client import AdminError, SpaceState, whoami_name
+from diagnostics.redaction import redact_text
+from settings import Settings
+
+log = logging.getLogger("admin.tab")
+
+POLL_INTERVAL_S = 3.0
+# All changes share one queue slot, so two clicks (or two owners) never send two requests at once.
+CHANGES = dict(concurrency_limit=1, concurrency_id="admin-changes", trigger_mode="once", api_visibility="private")
+SLEEP_LABELS = [choice.label for choice in SLEEP_CHOICES]
+DEFAULT_SLEEP = "1 h"
+
+
+def build_admin_tab(settings: Settings, *, service: AdminService | None = None) -> None:
+    """Lay out the Admin tab inside the caller's `with gr.Tab(...)` of a gr.Blocks."""
+    service = service or AdminService(settings)
+    _Tab(service, sign_in_problem())
+
+
+def sign_in_problem() -> str | None:
+    """Why a gr.LoginButton cannot be added here, or None when it can.
+
+    A LoginButton makes Gradio set up sign-in when the Blocks is built, and a failure there stops the
+    whole app: on Spaces it needs `hf_oauth: true`; elsewhere Gradio mocks sign-in as the owner of
+    the machine's token and must reach whoami. Without a LoginButton the panel is read-only for all.
+    """
+    if get_space() is not None:
+        if oauth.OAUTH_CLIENT_ID:
+            return None
+        return "Sign-in is off: add `hf_oauth: true` to the README's front matter, then restart the Space."
+    try:
+        whoami_name()
+    except AdminError as error:
+        return (
+            "Sign-in is unavailable here: outside Spaces, Gradio signs you in as the owner of HF_TOKEN "
+            f"and must ask the Hub who that is. {error.message}"
+        )
+    return None
+
+
+def _username(profile: gr.OAuthProfile | None) -> str | None:
+    return getattr(profile, "username", None) if profile is not None else None
+
+
+class _Tab:
+    def __init__(self, service: AdminService, sign_in_problem: str | None):
+        self.service = service
+        self.sign_in_problem = sign_in_problem
+        self._build()
+
+    def _build(self) -> None:
+        gr.Markdown(
+            "## Space administration\nChange this Space's hardware and sleep time. Only the Space's owner "
+            "(and the users in ADMIN_USERS), signed in with Hugging Face, can change anything; everyone else "
+            "sees this panel read-only."
+        )
+        if self.sign_in_problem:
+            gr.Markdown(f"⚠️ {self.sign_in_problem}")
+        else:
+            gr.LoginButton()
+        self.access = gr.Markdown()
+
+        gr.Markdown("### Runtime")
+        self.runtime = gr.Markdown("Loading…")
+        self.transitions = gr.Markdown()
+        refresh = gr.Button("Refresh", size="sm")
+        self.timer = gr.Timer(POLL_INTERVAL_S, active=False)
+        self.last_state = gr.State(None)
+        self.seen = gr.State([])
+
+        gr.Markdown("### Hardware")
+        with gr.Row():
+            self.flavor = gr.Dropdown(label="Hardware", choices=[], interactive=True, scale=2)
+            self.sleep = gr.Dropdown(
+                label="Sleep after (no visitors)",
+                choices=SLEEP_LABELS,
+                value=DEFAULT_SLEEP,
+                interactive=True,
+                info=f"On {FREE_FLAVOR} the Hub fixes it at 48 h.",
+            )
+        self.cost = gr.Markdown()
+        gr.Markdown("Changing hardware restarts the Space (and this app): the page reconnects when it is back.")
+        with gr.Row():
+            self.choose = gr.Button("Switch hardware…", variant="primary", interactive=False)
+            self.set_sleep = gr.Button("Set sleep time only", interactive=False)
+            self.stop = gr.Button(f"Stop billing (switch to free {FREE_FLAVOR})", variant="stop", interactive=False)
+        self.pending = gr.State(None)
+        with gr.Row(visible=False) as self.confirm_row:
+            self.confirm = gr.Button("Confirm", variant="stop")
+            self.cancel = gr.Button("Cancel")
+
+        gr.Markdown(
+            "### Pause or restart\nA paused Space costs nothing, and stops this app too: only the owner can "
+            "restart it, from the Space's page (Settings → Restart)."
+        )
+        with gr.Row():
+            self.pause = gr.Button("Pause the Space", interactive=False)
+            self.factory = gr.Checkbox(label="Factory reboot (rebuild without cache)", value=False)
+            self.restart = gr.Button("Restart the Space", interactive=False)
+        self.result = gr.Markdown()
+
+        gr.Markdown("### Activity")
+        self.activity = gr.Dataframe(headers=list(ActivityLog.COLUMNS), interactive=False, wrap=True)
+
+        self._wire(refresh)
+
+    def _wire(self, refresh: gr.Button) -> None:
+        buttons = [self.choose, self.set_sleep, self.stop, self.pause, self.restart]
+        view = [self.runtime, self.transitions, self.timer, self.last_state, self.seen]
+        after = [self.result, *view, self.activity]
+        gr.on(
+            triggers=None,
+            fn=self.on_load,
+            inputs=[],
+            outputs=[self.access, *buttons, self.flavor, self.cost, *view, self.activity],
+            api_visibility="private",
+        )
+        gr.on(
+            triggers=[refresh.click, self.timer.tick],
+            fn=self.on_refresh,
+            inputs=[self.last_state, self.seen],
+            outputs=view,
+            api_name="admin_runtime",
+            show_progress="hidden",
+        )
+        gr.on(
+            triggers=[self.flavor.change, self.sleep.change],
+            fn=self.on_estimate,
+            inputs=[self.flavor, self.sleep],
+            outputs=self.cost,
+            api_visibility="private",
+            show_progress="hidden",
+        )
+        self.choose.click(
+            self.on_choose,
+            inputs=[self.flavor, self.sleep, self.last_state, self.seen],
+            outputs=[self.pending, self.confirm, self.confirm_row, *after],
+            **CHANGES,
+        )
+        self.confirm.click(
+            self.on_confirm,
+            inputs=[self.pending, self.last_state, self.seen],
+            outputs=[self.pending, self.confirm_row, *after],
+            **CHANGES,
+        )
+        self.cancel.click(
+            lambda: (None, gr.Row(visible=False), "Hardware change cancelled; nothing was sent."),
+            outputs=[self.pending, self.confirm_row, self.result],
+            api_visibility="private",
+        )
+        self.set_sleep.click(
+            self.on_set_sleep, inputs=[self.sleep, self.last_state, self.seen], outputs=after, **CHANGES
+        )
+        self.stop.click(self.on_stop_billing, inputs=[self.last_state, self.seen], outputs=after, **CHANGES)
+        self.pause.click(self.on_pause, inputs=[self.last_state, self.seen], outputs=after, **CHANGES)
+        self.restart.click(self.on_restart, inputs=[self.factory, self.last_state, self.seen], outputs=after, **CHANGES)
+
+    # Reading.
+
+    def on_load(self, profile: gr.OAuthProfile | None):
+        decision = self.service.decide(_username(profile))
+        catalogue = self.service.catalogue()
+        choices = [(flavor.label, flavor.name) for flavor in catalogue.flavors]
+        view = self._view(None, [])
+        current = view[3].billed_hardware if view[3] else None
+        chosen = current if catalogue.get(current) else FREE_FLAVOR
+        acts = gr.Button(interactive=decision.allowed and not self.service.problems)
+        return (
+            access_markdown(decision, self.service.problems),
+            acts,
+            acts,
+            acts,
+            acts,
+            acts,
+            gr.Dropdown(choices=choices, value=chosen),
+            cost_markdown(catalogue, chosen, sleep_choice(DEFAULT_SLEEP).seconds),
+            *view,
+            self.service.activity.rows(),
+        )
+
+    def on_refresh(self, last: SpaceState | None, seen: list[str]):
+        return self._view(last, seen)
+
+    def on_estimate(self, flavor: str | None, sleep_label: str | None):
+        try:
+            seconds = sleep_choice(sleep_label or DEFAULT_SLEEP).seconds
+        except ValueError:
+            return "Choose a sleep time from the list."
+        return cost_markdown(self.service.catalogue(), flavor, seconds)
+
+    def _view(self, last: SpaceState | None, seen: list[str], state: SpaceState | None = None):
+        """Runtime text, seen transitions, timer on while the Space is changing, new last state."""
+        if state is None:
+            if self.service.problems:
+                return "Not configured: see above.", transitions_markdown(seen), gr.Timer(active=False), last, seen
+            try:
+                state = self.service.runtime()
+            except AdminError as error:
+                return error.message, transitions_markdown(seen), gr.Timer(active=False), last, seen
+        line = transition(last, state)
+        seen = [*(seen or []), line][-20:] if line else (seen or [])
+        text = runtime_markdown(state, self.service.catalogue())
+        return text, transitions_markdown(seen), gr.Timer(active=state.is_changing), state, seen
+
+    # Changing: each one hands the signed-in username to the service, which authorises it.
+
+    def on_choose(self, flavor, sleep_label, last, seen, profile: gr.OAuthProfile | None):
+        step = self._guard(lambda: self.service.prepare_hardware(_username(profile), flavor, sleep_label))
+        if isinstance(step, PendingHardware):
+            return (
+                step,
+                gr.Button(step.prompt),
+                gr.Row(visible=True),
+                f"{step.estimate}\n\nConfirm to send the request, or cancel.",
+                *self._view(last, seen, None),
+                self.service.activity.rows(),
+            )
+        return (None, gr.skip(), gr.Row(visible=False), *self._after(step, last, seen))
+
+    def on_confirm(self, pending: PendingHardware | None, last, seen, profile: gr.OAuthProfile | None):
+        if pending is None:
+            outcome = Outcome(False, "Nothing to confirm: choose the hardware first.")
+        else:
+            outcome = self._guard(
+                lambda: self.service.request_hardware(_username(profile), pending.flavor, pending.sleep_label)
+            )
+        return (None, gr.Row(visible=False), *self._after(outcome, last, seen))
+
+    def on_set_sleep(self, sleep_label, last, seen, profile: gr.OAuthProfile | None):
+        return self._after(
+            self._guard(lambda: self.service.set_sleep_time(_username(profile), sleep_label)), last, seen
+        )
+
+    def on_stop_billing(self, last, seen, profile: gr.OAuthProfile | None):
+        return self._after(self._guard(lambda: self.service.stop_billing(_username(profile))), last, seen)
+
+    def on_pause(self, last, seen, profile: gr.OAuthProfile | None):
+        return self._after(self._guard(lambda: self.service.pause(_username(profile))), last, seen)
+
+    def on_restart(self, factory, last, seen, profile: gr.OAuthProfile | None):
+        return self._after(self._guard(lambda: self.service.restart(_username(profile), bool(factory))), last, seen)
+
+    def _after(self, outcome: Outcome, last, seen):
+        mark = "✅" if outcome.ok else "⚠️"
+        view = self._view(last, seen, outcome.state)
+        return (f"{mark} {outcome.message}", *view, self.service.activity.rows())
+
+    def _guard(self, action):
+        """The service answers every failure it knows; anything else still must not reach the page raw."""
+        try:
+            return action()
+        except Exception as error:  # a bug, not a Hub failure: log it scrubbed, say so plainly
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            log.error(
+                "admin handler failed at %s:%s: %s",
+                where.filename,
+                where.lineno,
+                redact_text(f"{type(error).__name__}: {error}", [self.service.settings.hf_token]),
+            )
+            return Outcome(
+                False, "Internal error in the Admin tab; nothing is known to have been changed. See the logs."
+            )

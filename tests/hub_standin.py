@@ -1,0 +1,407 @@
+"""A small real HTTP server that answers the Hub's Space API the way huggingface_hub 2.4 expects.
+
+Usage (the real `HfApi(endpoint=hub.url, token=hub.token)` talks to it)::
+
+    # importing the fixture functions makes fixtures `hub_standin` and `allow_hub_requests` usable
+    from tests.hub_standin import HubStandIn, allow_hub_requests_fixture, hub_standin_fixture
+
+    with HubStandIn(user="alice", space_id="alice/demo", hardware="cpu-basic") as hub:
+        ...  # in-process: HfApi(endpoint=hub.url, token=hub.token)
+        ...  # app as a subprocess: env HF_ENDPOINT=hub.url, HF_TOKEN=hub.token, HF_HUB_OFFLINE=0
+        hub.fail("hardware", 429, headers={"Retry-After": "30"})    # POST /hardware answers 429 from now on
+        hub.fail("runtime", 500, times=1)                           # only the next one
+        hub.fail("pause", delay_s=3)                                # answer normally, 3 s late
+        hub.clear_failures()
+        hub.changes()      # recorded POSTs (state-changing requests), oldest first
+        hub.requests       # every request: RecordedRequest(method, path, query, endpoint, body, has_auth, token_ok)
+        hub.runtime()      # the Space's runtime JSON as the Hub would return it now
+
+Endpoints (names for `fail`): "runtime" GET /api/spaces/{id}/runtime, "hardware" POST .../hardware,
+"sleeptime" POST .../sleeptime, "pause" POST .../pause, "restart" POST .../restart(?factory=true),
+"hardware-list" GET /api/spaces/hardware, "whoami" GET /api/whoami-v2.
+
+Behaviour: every endpoint but "hardware-list" wants `Authorization: Bearer <token>` (401 otherwise);
+another Space id gives 404 with `X-Error-Code: RepoNotFound`. A hardware request or restart puts the
+Space in a transient stage (APP_STARTING, or BUILDING for a factory reboot) for `settle_after_polls`
+runtime reads, then RUNNING on the requested hardware; 0 settles at once. Pause gives PAUSED.
+`fail(endpoint, status, message=...)` answers with that status, the message in `X-Error-Message` and
+in the JSON body's "error"; 404 also sends `X-Error-Code: RepoNotFound`. A failed request changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+ENDPOINTS = ("runtime", "hardware", "sleeptime", "pause", "restart", "hardware-list", "whoami")
+STATE_CHANGING = ("hardware", "sleeptime", "pause", "restart")
+
+# name, prettyName, cpu, ram, accelerator (model, quantity, vram) or None, USD per hour
+_HARDWARE = (
+    ("cpu-basic", "CPU basic", "2 vCPU", "16 GB", None, 0.0),
+    ("cpu-upgrade", "CPU upgrade", "8 vCPU", "32 GB", None, 0.03),
+    ("t4-small", "Nvidia T4 - small", "4 vCPU", "15 GB", ("T4", "1", "16 GB"), 0.40),
+    ("t4-medium", "Nvidia T4 - medium", "8 vCPU", "30 GB", ("T4", "1", "16 GB"), 0.60),
+    ("a10g-small", "Nvidia A10G - small", "4 vCPU", "15 GB", ("A10G", "1", "24 GB"), 1.00),
+    ("a100-large", "Nvidia A100 - large", "12 vCPU", "142 GB", ("A100", "1", "80 GB"), 2.50),
+    ("a100x8", "8x Nvidia A100", "96 vCPU", "1136 GB", ("A100", "8", "640 GB"), 20.00),
+)
+
+
+def hardware_json() -> list[dict]:
+    """What GET /api/spaces/hardware answers: prices per minute, like the Hub."""
+    rows = []
+    for name, pretty, cpu, ram, accel, per_hour in _HARDWARE:
+        per_minute = per_hour / 60
+        rows.append(
+            {
+                "name": name,
+                "prettyName": pretty,
+                "cpu": cpu,
+                "ram": ram,
+                "accelerator": None
+                if accel is None
+                else {
+                    "type": "gpu",
+                    "model": accel[0],
+                    "quantity": accel[1],
+                    "vram": accel[2],
+                    "manufacturer": "Nvidia",
+                },
+                "unitCostMicroUSD": round(per_minute * 1_000_000),
+                "unitCostUSD": per_minute,
+                "unitLabel": "minute",
+            }
+        )
+    return rows
+
+
+def fake_token() -> str:
+    """A token shaped like a real one: hf_ and 34 random letters."""
+    return "hf_" + "".join(secrets.choice(string.ascii_letters) for _ in range(34))
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    endpoint: str | None
+    """One of ENDPOINTS, or None for a path the stand-in does not know."""
+    body: object
+    """Parsed JSON body, or None."""
+    has_auth: bool
+    """An Authorization header was sent."""
+    token_ok: bool
+    """It was `Bearer <the configured token>`."""
+
+
+@dataclass
+class _Failure:
+    status: int | None
+    message: str | None
+    headers: dict[str, str]
+    delay_s: float
+    times: int | None
+
+
+@dataclass
+class _Space:
+    stage: str
+    current: str | None
+    requested: str | None
+    sleep_time: int | None
+    polls_left: int = 0
+    pending_stage: str = "RUNNING"
+    raw_extra: dict = field(default_factory=lambda: {"storage": None, "devMode": False})
+
+
+class HubStandIn:
+    """The Hub's Space API for one Space and one token; a context manager, or `start()` / `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        user: str = "space-owner",
+        space_id: str | None = None,
+        hardware: str = "cpu-basic",
+        stage: str = "RUNNING",
+        sleep_time: int | None = None,
+        settle_after_polls: int = 1,
+        host: str = "127.0.0.1",
+    ):
+        self.token = token or fake_token()
+        self.user = user
+        self.space_id = space_id or f"{user}/gpu-self-check"
+        self.settle_after_polls = settle_after_polls
+        self._space = _Space(stage, hardware, hardware, sleep_time)
+        self._failures: dict[str, _Failure] = {}
+        self._requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer((host, 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> HubStandIn:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hub-standin", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> HubStandIn:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # What tests switch and read.
+
+    def fail(
+        self,
+        endpoint: str,
+        status: int | None = None,
+        *,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+        delay_s: float = 0.0,
+        times: int | None = None,
+    ) -> None:
+        """From now on `endpoint` answers `status` (None: normally), after `delay_s`; `times` limits how often."""
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"{endpoint!r} is not one of {ENDPOINTS}")
+        with self._lock:
+            self._failures[endpoint] = _Failure(status, message, dict(headers or {}), delay_s, times)
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def changes(self) -> list[RecordedRequest]:
+        """Recorded requests to state-changing endpoints, answered or not."""
+        return [r for r in self.requests if r.endpoint in STATE_CHANGING]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def runtime(self) -> dict:
+        with self._lock:
+            return self._runtime_json()
+
+    def set_runtime(self, **values) -> None:
+        """Overwrite stage, current, requested or sleep_time (e.g. `set_runtime(stage="BUILDING")`)."""
+        with self._lock:
+            for name, value in values.items():
+                if not hasattr(self._space, name):
+                    raise TypeError(f"unknown runtime field {name!r}")
+                setattr(self._space, name, value)
+
+    # Serving.
+
+    def _runtime_json(self) -> dict:
+        space = self._space
+        return {
+            "stage": space.stage,
+            "hardware": {"current": space.current, "requested": space.requested},
+            "gcTimeout": space.sleep_time,
+            "replicas": {"requested": 1, "current": 1},
+            **space.raw_extra,
+        }
+
+    def _transition(self, stage: str) -> None:
+        if self.settle_after_polls <= 0:
+            self._settle()
+        else:
+            self._space.stage = stage
+            self._space.polls_left = self.settle_after_polls
+
+    def _settle(self) -> None:
+        self._space.stage = "RUNNING"
+        self._space.current = self._space.requested
+        self._space.polls_left = 0
+
+    def _route(self, method: str, path: str) -> tuple[str | None, str | None]:
+        """(endpoint, repo id in the path)."""
+        parts = path.strip("/").split("/")
+        if method == "GET" and parts == ["api", "spaces", "hardware"]:
+            return "hardware-list", None
+        if method == "GET" and parts == ["api", "whoami-v2"]:
+            return "whoami", None
+        if len(parts) == 5 and parts[:2] == ["api", "spaces"]:
+            action = parts[4]
+            expected = "GET" if action == "runtime" else "POST"
+            if action in ("runtime", "hardware", "sleeptime", "pause", "restart") and method == expected:
+                return action, f"{parts[2]}/{parts[3]}"
+        return None, None
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        split = urlsplit(handler.path)
+        query = parse_qs(split.query)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("latin-1")
+        auth = handler.headers.get("Authorization")
+        token_ok = auth == f"Bearer {self.token}"
+        endpoint, repo_id = self._route(method, split.path)
+        with self._lock:
+            self._requests.append(
+                RecordedRequest(method, split.path, query, endpoint, body, auth is not None, token_ok)
+            )
+            failure = self._failures.get(endpoint) if endpoint else None
+            if failure and failure.times is not None:
+                failure.times -= 1
+                if failure.times <= 0:
+                    del self._failures[endpoint]
+        if failure and failure.delay_s:
+            self._stopping.wait(failure.delay_s)
+        if endpoint is None:
+            return self._send(handler, 404, {"error": f"Sorry, we can't find {split.path}"})
+        if failure and failure.status:
+            return self._send_failure(handler, failure)
+        if endpoint != "hardware-list" and not token_ok:
+            message = "Invalid credentials in Authorization header"
+            return self._send(handler, 401, {"error": message}, {"X-Error-Message": message})
+        if repo_id is not None and repo_id != self.space_id:
+            return self._send(
+                handler,
+                404,
+                {"error": "Repository not found"},
+                {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"},
+            )
+        status, payload = self._answer(endpoint, body, query)
+        self._send(handler, status, payload, {"X-Error-Message": payload["error"]} if status >= 400 else {})
+
+    def _answer(self, endpoint: str, body: object, query: dict[str, list[str]]) -> tuple[int, object]:
+        with self._lock:
+            space = self._space
+            if endpoint == "hardware-list":
+                return 200, hardware_json()
+            if endpoint == "whoami":
+                return 200, {
+                    "type": "user",
+                    "name": self.user,
+                    "fullname": self.user.title(),
+                    "avatarUrl": "/avatars/standin.svg",
+                    "orgs": [],
+                }
+            if endpoint == "runtime":
+                if space.polls_left > 0:
+                    space.polls_left -= 1
+                    payload = self._runtime_json()
+                    if space.polls_left == 0:
+                        self._settle()
+                    return 200, payload
+                return 200, self._runtime_json()
+            if endpoint == "hardware":
+                flavor = body.get("flavor") if isinstance(body, dict) else None
+                if flavor not in {row[0] for row in _HARDWARE}:
+                    return 400, {"error": f"Invalid flavor {flavor!r}"}
+                space.requested = flavor
+                if "sleepTimeSeconds" in body:
+                    space.sleep_time = body["sleepTimeSeconds"]
+                self._transition("APP_STARTING")
+            elif endpoint == "sleeptime":
+                seconds = body.get("seconds") if isinstance(body, dict) else None
+                if not isinstance(seconds, int):
+                    return 400, {"error": "seconds must be an integer"}
+                space.sleep_time = seconds
+            elif endpoint == "pause":
+                space.stage = "PAUSED"
+                space.polls_left = 0
+            elif endpoint == "restart":
+                self._transition("BUILDING" if query.get("factory") == ["true"] else "APP_STARTING")
+            return 200, self._runtime_json()
+
+    def _send_failure(self, handler: BaseHTTPRequestHandler, failure: _Failure) -> None:
+        headers = dict(failure.headers)
+        message = failure.message or {
+            401: "Invalid credentials in Authorization header",
+            403: "Forbidden",
+            404: "Repository not found",
+            429: "Too many requests",
+        }.get(failure.status, "Internal Error")
+        headers.setdefault("X-Error-Message", message)
+        if failure.status == 404:
+            headers.setdefault("X-Error-Code", "RepoNotFound")
+        self._send(handler, failure.status, {"error": message}, headers)
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, status: int, payload: object, headers: dict[str, str] | None = None):
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                standin._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                standin._handle(self, "POST")
+
+            def log_message(self, format: str, *args) -> None:  # the tests read `requests` instead
+                pass
+
+        return Handler
+
+
+@pytest.fixture(name="hub_standin")
+def hub_standin_fixture() -> Iterator[HubStandIn]:
+    """A started stand-in (owner "space-owner", Space "space-owner/gpu-self-check", cpu-basic, RUNNING)."""
+    with HubStandIn() as hub:
+        yield hub
+
+
+def wait_for(predicate, timeout_s: float = 10.0, interval_s: float = 0.05) -> bool:
+    """Poll `predicate` until it is true or `timeout_s` passes; returns its last value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return bool(predicate())
+
+
+@pytest.fixture(name="allow_hub_requests")
+def allow_hub_requests_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lift HF_HUB_OFFLINE (set by conftest) for this test, so in-process HfApi calls reach a stand-in."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
