@@ -36,7 +36,8 @@ def transition(old: SpaceState | None, new: SpaceState, when: datetime | None = 
     if (old.hardware, old.requested_hardware) != (new.hardware, new.requested_hardware):
         changes.append(f"hardware {old.hardware} → {new.hardware} (requested {new.requested_hardware})")
     if old.sleep_time != new.sleep_time:
-        changes.append(f"sleep time {old.sleep_time} s → {new.sleep_time} s")
+        before = describe_sleep_time(old.sleep_time, old.billed_hardware)
+        changes.append(f"sleep time {before} → {describe_sleep_time(new.sleep_time, new.billed_hardware)}")
     if not changes:
         return None
     stamp = (when or datetime.now(UTC)).strftime("%H:%M:%S UTC")
