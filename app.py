@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
+from diagnostics.redaction import install_log_redaction
 from models.zerogpu import gpu_decorator
 from settings import SettingsError, load_settings
 
@@ -13,6 +15,7 @@ log = logging.getLogger("app")
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction(os.environ)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -22,10 +25,13 @@ def main() -> None:
 
     import gradio as gr
 
+    from admin.tab import build_admin_tab
+    from diagnostics.cache import LatestReport
+    from diagnostics.startup import start_background_summary
+    from diagnostics.tab import build_diagnostics_tab
     from models.inference import Predictor
     from models.inputs import Limits
     from models.loader import ModelLoadError, load_model
-    from admin.tab import build_admin_tab
     from models.tab import build_demo_tab, build_unavailable_tab
 
     try:
@@ -37,6 +43,10 @@ def main() -> None:
         log.error("Model error: %s", error)
         predictor, problem = None, str(error)
 
+    diagnostics = LatestReport(settings.diagnostics_timeout_s)
+    if settings.diagnostics_at_startup:
+        start_background_summary(diagnostics)
+
     with gr.Blocks(title="GPU self-check") as demo:
         gr.Markdown("# GPU self-check\nA transformers demo that checks the GPU it runs on.")
         with gr.Tab("Demo"):
@@ -44,6 +54,8 @@ def main() -> None:
                 build_unavailable_tab(problem)
             else:
                 build_demo_tab(predictor, settings, gpu)
+        with gr.Tab("Diagnostics"):
+            build_diagnostics_tab(diagnostics)
         with gr.Tab("Admin"):
             build_admin_tab(settings)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 
@@ -40,3 +41,40 @@ def redact_environment(environ: Mapping[str, str]) -> dict[str, str]:
         name: REDACTED if is_secret_name(name) and value else redact_text(value, secrets)
         for name, value in sorted(environ.items())
     }
+
+
+def redact_data(value: object, known_secrets: Iterable[str | None] = ()) -> object:
+    """`value` (JSON-like: dicts, lists, strings) with every string passed through `redact_text`."""
+    if isinstance(value, str):
+        return redact_text(value, known_secrets)
+    if isinstance(value, Mapping):
+        return {key: redact_data(item, known_secrets) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(item, known_secrets) for item in value]
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs secrets from every record a handler writes, whichever library logged it."""
+
+    def __init__(self, known_secrets: Iterable[str | None]):
+        super().__init__()
+        self._secrets = [s for s in known_secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact_text(message, self._secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info:
+            # Format the traceback now, scrubbed, so the handler never formats the raw one.
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info), self._secrets)
+            record.exc_info = None
+        return True
+
+
+def install_log_redaction(environ: Mapping[str, str]) -> None:
+    """Put a RedactingFilter on every handler of the root logger (call after logging is configured)."""
+    redacting = RedactingFilter(secret_values(environ))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redacting)
