@@ -81,7 +81,13 @@ def build_diagnostics_tab(reports: LatestReport) -> None:
         with gr.Accordion(TITLES[component], open=False):
             sections.append(gr.Markdown(elem_id=f"diagnostics-{component}"))
     with gr.Accordion("Copy as Markdown", open=False):
-        markdown = gr.Code(language="markdown", interactive=False, buttons=["copy", "download"], label="report.md")
+        markdown = gr.Code(
+            language="markdown",
+            interactive=False,
+            buttons=["copy", "download"],
+            label="report.md",
+            elem_id="diagnostics-markdown",
+        )
     with gr.Accordion("JSON", open=False):
         report_json = gr.JSON(label="report", elem_id="diagnostics-json")
     shown = [status, table, *sections, markdown, download]
@@ -96,13 +102,16 @@ def build_diagnostics_tab(reports: LatestReport) -> None:
         return latest_diagnostics(reports, progress=progress)
 
     # Report runs share one concurrency group: six processes at a time is plenty for a small Space.
-    queue_args = {"concurrency_id": "diagnostics", "concurrency_limit": 1}
+    # Progress shows on what the visitor is looking at, not on the JSON folded away below.
+    queue_args = {"concurrency_id": "diagnostics", "concurrency_limit": 1, "show_progress_on": [status, table]}
     rerun.click(fresh, outputs=report_json, api_name="diagnostics", **queue_args).then(
         render, report_json, shown, api_visibility="private"
     )
     smoke.click(fresh_with_smoke, outputs=report_json, api_name="diagnostics_smoke", **queue_args).then(
         render, report_json, shown, api_visibility="private"
     )
-    gr.on(None, latest, outputs=report_json, api_visibility="private", concurrency_limit=None).then(
+    gr.on(
+        None, latest, outputs=report_json, api_visibility="private", concurrency_limit=None, show_progress_on=[status, table]
+    ).then(
         render, report_json, shown, api_visibility="private"
     )
