@@ -8,8 +8,13 @@ from collections.abc import Iterable, Mapping
 
 REDACTED = "[redacted]"
 
-# Names such as HF_TOKEN, OAUTH_CLIENT_SECRET, AWS_SECRET_ACCESS_KEY, DB_PASSWORD, API_KEY.
-_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|(^|_)KEY($|_)|API_?KEY|PRIVATE|AUTH|COOKIE)", re.I)
+# Names such as HF_TOKEN, OAUTH_CLIENT_SECRET, AWS_SECRET_ACCESS_KEY, DB_PASSWORD, OPENAI_APIKEY, judged
+# by their "_"-separated words: SPACE_AUTHOR_NAME or KEYBOARD_LAYOUT must not hide what they hold.
+_SECRET_WORDS = frozenset(
+    {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS", "KEY", "APIKEY",
+     "PRIVATE", "AUTH", "COOKIE"}
+)
+_SECRET_WORD_ENDINGS = ("TOKEN", "SECRET", "PASSWORD", "APIKEY")
 # Hugging Face user and OAuth tokens: hf_ / hf_oauth_ followed by a long alphanumeric run.
 _HF_TOKEN = re.compile(r"\bhf_(?:oauth_)?[A-Za-z0-9]{20,}\b")
 # "Bearer xyz" in echoed request headers.
@@ -18,7 +23,8 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 
 def is_secret_name(name: str) -> bool:
     """Whether an environment variable's name says it holds a secret."""
-    return bool(_SECRET_NAME.search(name))
+    words = re.split(r"[_\-.]", name.upper())
+    return any(word in _SECRET_WORDS or word.endswith(_SECRET_WORD_ENDINGS) for word in words)
 
 
 def redact_text(text: str, known_secrets: Iterable[str | None] = ()) -> str:

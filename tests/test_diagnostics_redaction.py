@@ -107,3 +107,20 @@ def test_log_records_are_scrubbed_message_arguments_and_traceback(caplog):
             logger.exception("failed")
     assert token not in caplog.text
     assert caplog.text.count("[redacted]") >= 2
+
+
+@pytest.mark.parametrize(
+    "name", ["HF_TOKEN", "OAUTH_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "API_KEY", "OPENAI_APIKEY",
+             "GITHUB_AUTH", "HUGGINGFACEHUB_API_TOKEN", "session-cookie"],
+)
+def test_secret_names_are_recognised(name):
+    from diagnostics.redaction import is_secret_name
+
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["SPACE_AUTHOR_NAME", "KEYBOARD_LAYOUT", "MONKEY_PATCH", "TOKENIZERS_PARALLELISM"])
+def test_ordinary_names_that_merely_contain_a_secret_word_are_not(name):
+    from diagnostics.redaction import is_secret_name
+
+    assert not is_secret_name(name)
