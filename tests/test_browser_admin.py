@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from tests.apptools import AppProcess  # noqa: E402
-from tests.browser import launch_chromium, screenshot  # noqa: E402
+from tests.browser import screenshot  # noqa: E402
 from tests.hub_standin import HubStandIn, wait_for  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -35,14 +35,6 @@ def app(hub, tmp_path_factory) -> AppProcess:
     }
     with AppProcess(env, tmp_path_factory.mktemp("app") / "app.log") as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
