@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from diagnostics.redaction import install_log_redaction
+from redaction import install_log_redaction
 from models.zerogpu import gpu_decorator
 from settings import SettingsError, load_settings
 

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from diagnostics.redaction import redact_text
+from redaction import redact_text
 
 log = logging.getLogger("admin.activity")
 

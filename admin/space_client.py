@@ -17,7 +17,7 @@ from huggingface_hub import HfApi, SpaceRuntime, SpaceStage
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import parse_ratelimit_headers
 
-from diagnostics.redaction import redact_text
+from redaction import redact_text
 from settings import Settings
 
 T = TypeVar("T")

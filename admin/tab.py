@@ -19,7 +19,7 @@ from admin.catalogue import FREE_FLAVOR, SLEEP_CHOICES, sleep_choice
 from admin.render import access_markdown, cost_markdown, runtime_markdown, transition, transitions_markdown
 from admin.service import AdminService, Outcome, PendingHardware
 from admin.space_client import AdminError, SpaceState, whoami_name
-from diagnostics.redaction import redact_text
+from redaction import redact_text
 from settings import Settings
 
 log = logging.getLogger("admin.tab")

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from diagnostics.redaction import redact_text, secret_values
+from redaction import redact_text, secret_values
 from diagnostics.render import to_markdown
 from diagnostics.report import collect_report
 from diagnostics.verdicts import Status

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from diagnostics.facts import FrameworkInfo, ProbeOutcome, SmokeResult
-from diagnostics.redaction import redact_text, secret_values
+from redaction import redact_text, secret_values
 from diagnostics.report import Report
 from diagnostics.verdicts import COMPONENTS, TITLES, Status, cudnn_text
 

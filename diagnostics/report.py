@@ -22,7 +22,7 @@ from diagnostics.facts import (
     parse_probe,
 )
 from diagnostics.probe import PROBES
-from diagnostics.redaction import redact_data, secret_values
+from redaction import redact_data, secret_values
 from diagnostics.runner import iter_probes
 from diagnostics.verdicts import Status, Verdict, judge_all
 

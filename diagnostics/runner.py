@@ -14,7 +14,7 @@ from pathlib import Path
 
 from diagnostics.facts import ProbeOutcome, ProbeRun, notable_stderr_lines
 from diagnostics.probe import DEFAULT_NICENESS, FRAMEWORKS, NICENESS, PROBE_ENV, PROBES
-from diagnostics.redaction import redact_data, redact_text, secret_values
+from redaction import redact_data, redact_text, secret_values
 
 ROOT = Path(__file__).resolve().parent.parent
 """Folder holding the diagnostics package, put on the probes' PYTHONPATH."""

@@ -7,11 +7,7 @@ import platform
 import sys
 from pathlib import Path
 
-from diagnostics.redaction import redact_environment
-
-# Variables that explain how frameworks pick and use a GPU; shown redacted.
-_ENV_PREFIXES = ("CUDA_", "NVIDIA_", "XLA_", "TF_", "JAX_", "PYTORCH_", "TORCH_", "HF_", "SPACE", "OAUTH_", "NCCL_")
-_ENV_NAMES = ("LD_LIBRARY_PATH", "ACCELERATOR", "SYSTEM", "CPU_CORES", "MEMORY", "OMP_NUM_THREADS")
+from redaction import environment_report
 
 
 def _read(path: str) -> str | None:
@@ -82,7 +78,6 @@ def probe(smoke: bool) -> dict:
             "cpu_cores": env.get("CPU_CORES"),
             "memory": env.get("MEMORY"),
         },
-        "environment": redact_environment(
-            {k: v for k, v in env.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES}
-        ),
+        # Values by allow-list (redaction.SHOWN_NAMES / SHOWN_PREFIXES); other related variables by name only.
+        "environment": environment_report(env),
     }
