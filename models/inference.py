@@ -21,6 +21,9 @@ class Outcome:
     """What the output component shows: {label: score}, {"text", "entities"} or text."""
     notes: str
     """What the caller should know about their input (cut, cleaned), as Markdown; empty when nothing."""
+    details: Any = None
+    """The pipeline's own answer for this request, unrounded (e.g. fill-mask's token ids), for API routes
+    that speak the pipeline's format; None where `value` says it all (similarity) or nothing was run."""
 
 
 def _notes(prepared: Prepared, extra: Sequence[str] = ()) -> str:
@@ -118,7 +121,7 @@ class Predictor:
         outcomes = []
         for p, text, cut, result in zip(prepared, texts, cut_flags, results):
             note = _notes(p, _truncation_note(int(cut), self.model.max_tokens))
-            outcomes.append(Outcome(self._shape(text, result), note))
+            outcomes.append(Outcome(self._shape(text, result), note, result))
         return outcomes
 
     def _fill_mask_batch(self, prepared: Sequence[Prepared]) -> list[Outcome]:
@@ -142,7 +145,7 @@ class Predictor:
         text, cut = self._cut_to_tokens(text, reserve=max(16, self.model.max_tokens // 4))
         result = self._pipe(text, candidate_labels=list(labels), multi_label=False)
         scores = {label: round(float(s), 4) for label, s in zip(result["labels"], result["scores"])}
-        return Outcome(scores, _notes(p, _truncation_note(int(cut), self.model.max_tokens)))
+        return Outcome(scores, _notes(p, _truncation_note(int(cut), self.model.max_tokens)), result)
 
     # --- streamed generation ---------------------------------------------------------------------------------
 
