@@ -26,8 +26,8 @@ def main() -> None:
     import gradio as gr
 
     from admin.tab import build_admin_tab
-    from diagnostics.cache import LatestReport
-    from diagnostics.startup import start_background_summary
+    from diagnostics.cache import LatestReport, RunLimits
+    from diagnostics.startup import start_background_summary, stop_probes_on_exit
     from diagnostics.tab import build_diagnostics_tab
     from models.inference import Predictor
     from models.inputs import Limits
@@ -43,11 +43,20 @@ def main() -> None:
         log.error("Model error: %s", error)
         predictor, problem = None, str(error)
 
-    diagnostics = LatestReport(settings.diagnostics_timeout_s)
+    stop_probes_on_exit()
+    diagnostics = LatestReport(
+        settings.diagnostics_timeout_s,
+        RunLimits(
+            settings.diagnostics_min_interval_s,
+            settings.diagnostics_smoke_min_interval_s,
+            settings.diagnostics_max_waiting,
+        ),
+    )
     if settings.diagnostics_at_startup:
         start_background_summary(diagnostics)
 
-    with gr.Blocks(title="GPU self-check") as demo:
+    # Files handed to visitors (the diagnostics download) leave Gradio's cache after a day.
+    with gr.Blocks(title="GPU self-check", delete_cache=(3600, 86_400)) as demo:
         gr.Markdown("# GPU self-check\nA transformers demo that checks the GPU it runs on.")
         with gr.Tab("Demo"):
             if predictor is None:

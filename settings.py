@@ -42,6 +42,12 @@ class Settings:
     """Each diagnostics probe subprocess is killed after this many seconds."""
     diagnostics_at_startup: bool = True
     """Log a diagnostics summary in the background at start-up."""
+    diagnostics_min_interval_s: float = 60.0
+    """Least seconds between two diagnostics runs; callers in between share the latest report."""
+    diagnostics_smoke_min_interval_s: float = 600.0
+    """Least seconds between two diagnostics runs with the smoke test."""
+    diagnostics_max_waiting: int = 8
+    """Most callers waiting for a diagnostics run under way; beyond that they get the latest report."""
     space_id: str | None = None
     """The Space the Admin tab manages: SPACE_ID on Spaces, ADMIN_SPACE_ID elsewhere."""
     space_author: str | None = None
@@ -108,6 +114,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_new_tokens=_number(env, "MAX_NEW_TOKENS", 64, int, 1, 4096),
         diagnostics_timeout_s=_number(env, "DIAGNOSTICS_TIMEOUT", 60.0, float, 1.0, 3600.0),
         diagnostics_at_startup=_flag(env, "DIAGNOSTICS_AT_STARTUP", True),
+        diagnostics_min_interval_s=_number(env, "DIAGNOSTICS_MIN_INTERVAL", 60.0, float, 0.0, 86_400.0),
+        diagnostics_smoke_min_interval_s=_number(env, "DIAGNOSTICS_SMOKE_MIN_INTERVAL", 600.0, float, 0.0, 86_400.0),
+        diagnostics_max_waiting=_number(env, "DIAGNOSTICS_MAX_WAITING", 8, int, 0, 1000),
         space_id=_text(env, "SPACE_ID") or _text(env, "ADMIN_SPACE_ID"),
         space_author=_text(env, "SPACE_AUTHOR_NAME"),
         admin_users=admin_users,

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,6 +27,47 @@ def probe_environment(pythonpath: Iterable[str | os.PathLike] = (), base: Mappin
     env = dict(os.environ if base is None else base)
     paths = [str(p) for p in pythonpath] + [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     return env | PROBE_ENV | {"PYTHONPATH": os.pathsep.join(paths)}
+
+
+class ProbeProcesses:
+    """Probe processes under way, so the app can end them when it stops: each leads a session of its
+    own (start_new_session), so nothing else would, and they would outlive the app under PID 1."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: set[subprocess.Popen] = set()
+        self._stopping = False
+
+    def add(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._live.add(process)
+            stopping = self._stopping
+        if stopping:
+            _kill_group(process)
+
+    def discard(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._live.discard(process)
+
+    def stop_all(self) -> int:
+        """Kill every live probe's process group, and any probe started from now on; returns how many."""
+        with self._lock:
+            self._stopping = True
+            live = list(self._live)
+        for process in live:
+            _kill_group(process)
+        return len(live)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # already ended
+
+
+# Module-wide on purpose: whichever LatestReport started a probe, the app's shutdown must reach it.
+LIVE_PROBES = ProbeProcesses()
 
 
 def _tail(text: str) -> str:
@@ -65,6 +107,7 @@ def run_probe(
         errors="replace",
         start_new_session=True,
     )
+    LIVE_PROBES.add(process)
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
         timed_out = False
@@ -72,6 +115,8 @@ def run_probe(
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
         timed_out = True
+    finally:
+        LIVE_PROBES.discard(process)
     seconds = round(time.perf_counter() - started, 3)
     secrets = secret_values(env)
     stderr = redact_text(stderr, secrets)

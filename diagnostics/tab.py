@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
-from pathlib import Path
+import threading
+from typing import Any
 
 import gradio as gr
 
-from diagnostics.cache import LatestReport
+from diagnostics.cache import Answer, LatestReport
+from diagnostics.downloads import ReportFiles
 from diagnostics.render import headline, section_markdown, summary_rows, to_markdown
-from diagnostics.report import Report
 from diagnostics.verdicts import COMPONENTS, TITLES
 
 HEADERS = ["Component", "Status", "Reason", "Fix"]
-# One file per report, named by its start time: re-renders of the same report reuse it.
-_DOWNLOADS = Path(tempfile.gettempdir()) / "diagnostics-reports"
 
 
 def _progress_callback(progress: gr.Progress):
@@ -25,36 +22,67 @@ def _progress_callback(progress: gr.Progress):
     return on_probe
 
 
-def run_diagnostics(latest: LatestReport, smoke: bool = False, progress: gr.Progress | None = None) -> dict:
-    """A fresh report as JSON (the `/diagnostics` endpoint); `smoke` adds the matmul test."""
-    on_probe = _progress_callback(progress) if progress is not None else None
-    return latest.refresh(smoke=smoke, on_probe=on_probe).to_dict()
+class ReportViews:
+    """What the endpoints and the page show of the reports the server keeps, made once per report.
+
+    Nothing a caller sends is shown or written: the page's displays and the download are built from
+    the server's own report, found by the run id the caller's JSON names (else the latest)."""
+
+    def __init__(self, reports: LatestReport, files: ReportFiles | None = None) -> None:
+        self.reports = reports
+        self.files = files or ReportFiles()
+        self._lock = threading.Lock()
+        self._json: dict[int, dict[str, Any]] = {}
+        self._displays: dict[int, list] = {}
+
+    def _report_json(self, answer: Answer) -> dict[str, Any]:
+        with self._lock:
+            if answer.run_id not in self._json:
+                self._forget_dropped()
+                self._json[answer.run_id] = answer.report.to_dict()
+            return self._json[answer.run_id]
+
+    def _forget_dropped(self) -> None:
+        kept = self.reports.kept_run_ids()
+        for memo in (self._json, self._displays):
+            for run_id in set(memo) - kept:
+                del memo[run_id]
+
+    def answer_json(self, answer: Answer) -> dict[str, Any]:
+        """The `/diagnostics` result: the report's JSON, plus which run made it and why it is not newer."""
+        if answer.report is None:
+            raise gr.Error(answer.note, title="Diagnostics", print_exception=False)
+        if answer.note:
+            gr.Warning(answer.note)
+        return self._report_json(answer) | {"run": {"id": answer.run_id, "note": answer.note}}
+
+    def render(self, data: Any = None) -> list:
+        """Every display component's value: headline, table, sections, Markdown, download file."""
+        run = data.get("run") if isinstance(data, dict) else None
+        run_id = run.get("id") if isinstance(run, dict) else None
+        answer = self.reports.kept(run_id) if type(run_id) is int else None
+        if answer is None:
+            latest = self.reports.peek_answer()
+            if latest is None:
+                return [gr.skip()] * (4 + len(COMPONENTS))
+            answer = latest
+        report_json = self._report_json(answer)
+        with self._lock:
+            if answer.run_id not in self._displays:
+                report = answer.report
+                path = self.files.path_for(answer.run_id, report_json, keep=self.reports.kept_run_ids())
+                self._displays[answer.run_id] = [
+                    headline(report),
+                    summary_rows(report),
+                    *(section_markdown(report, c) for c in COMPONENTS),
+                    to_markdown(report),
+                    str(path),
+                ]
+            *shown, path = self._displays[answer.run_id]
+        return [*shown, gr.DownloadButton(value=path, interactive=True)]
 
 
-def latest_diagnostics(latest: LatestReport, progress: gr.Progress | None = None) -> dict:
-    """The report already made (at start-up or by another visitor), else a fresh one."""
-    on_probe = _progress_callback(progress) if progress is not None else None
-    return latest.get(on_probe=on_probe).to_dict()
-
-
-def render(data: dict | None) -> list:
-    """Every display component's value from the report's JSON: headline, table, sections, Markdown, file."""
-    if not data:
-        return [gr.skip()] * (4 + len(COMPONENTS))
-    report = Report.from_dict(data)
-    _DOWNLOADS.mkdir(exist_ok=True)
-    path = _DOWNLOADS / f"diagnostics-{report.created_at.replace(':', '')}.json"
-    path.write_text(json.dumps(data, indent=2))
-    return [
-        headline(report),
-        summary_rows(report),
-        *(section_markdown(report, c) for c in COMPONENTS),
-        to_markdown(report),
-        gr.DownloadButton(value=str(path), interactive=True),
-    ]
-
-
-def build_diagnostics_tab(reports: LatestReport) -> None:
+def build_diagnostics_tab(reports: LatestReport, files: ReportFiles | None = None) -> None:
     """Components and the `/diagnostics` endpoint, inside the caller's `gr.Tab` within a `gr.Blocks`.
 
     The page shows the latest report when it loads (the start-up one if ready), without blocking the
@@ -91,27 +119,41 @@ def build_diagnostics_tab(reports: LatestReport) -> None:
     with gr.Accordion("JSON", open=False):
         report_json = gr.JSON(label="report", elem_id="diagnostics-json")
     shown = [status, table, *sections, markdown, download]
+    views = ReportViews(reports, files)
 
-    def fresh(progress=gr.Progress()) -> dict:
-        return run_diagnostics(reports, progress=progress)
+    def diagnostics(progress=gr.Progress()) -> dict:
+        """Check whether torch, JAX and TensorFlow see this Space's GPU, and why not where they do not.
 
-    def fresh_with_smoke(progress=gr.Progress()) -> dict:
-        return run_diagnostics(reports, smoke=True, progress=progress)
+        Each framework is probed in a process of its own. Runs are rate-limited: within the limit the
+        latest report comes back, with `run.note` saying so.
+
+        Returns:
+            JSON: the overall verdict, a verdict per framework with its requirements.txt fix, the facts per probe.
+        """
+        return views.answer_json(reports.refresh(on_probe=_progress_callback(progress)))
+
+    def diagnostics_smoke(progress=gr.Progress()) -> dict:
+        """As the diagnostics tool, plus a small matrix multiplication on each device each framework sees.
+
+        Returns:
+            JSON: the diagnostics report, with the smoke test's result and timing per framework and device.
+        """
+        return views.answer_json(reports.refresh(smoke=True, on_probe=_progress_callback(progress)))
 
     def latest(progress=gr.Progress()) -> dict:
-        return latest_diagnostics(reports, progress=progress)
+        return views.answer_json(reports.get(on_probe=_progress_callback(progress)))
 
-    # Report runs share one concurrency group: six processes at a time is plenty for a small Space.
+    # No Gradio concurrency limit: LatestReport itself bounds the runs and the callers waiting for one,
+    # so a flood of calls is answered at once instead of filling the queue the Demo shares.
     # Progress shows on what the visitor is looking at, not on the JSON folded away below.
-    queue_args = {"concurrency_id": "diagnostics", "concurrency_limit": 1, "show_progress_on": [status, table]}
-    rerun.click(fresh, outputs=report_json, api_name="diagnostics", **queue_args).then(
-        render, report_json, shown, api_visibility="private"
+    queue_args = {"concurrency_limit": None, "show_progress_on": [status, table]}
+    render_args = {"concurrency_limit": None, "api_visibility": "private", "show_progress": "hidden"}
+    rerun.click(diagnostics, outputs=report_json, api_name="diagnostics", **queue_args).then(
+        views.render, report_json, shown, **render_args
     )
-    smoke.click(fresh_with_smoke, outputs=report_json, api_name="diagnostics_smoke", **queue_args).then(
-        render, report_json, shown, api_visibility="private"
+    smoke.click(diagnostics_smoke, outputs=report_json, api_name="diagnostics_smoke", **queue_args).then(
+        views.render, report_json, shown, **render_args
     )
-    gr.on(
-        None, latest, outputs=report_json, api_visibility="private", concurrency_limit=None, show_progress_on=[status, table]
-    ).then(
-        render, report_json, shown, api_visibility="private"
+    gr.on(None, latest, outputs=report_json, api_visibility="private", **queue_args).then(
+        views.render, report_json, shown, **render_args
     )
