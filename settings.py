@@ -38,6 +38,8 @@ class Settings:
     """Most candidate sentences one similarity request may rank."""
     max_new_tokens: int = 64
     """Most tokens one text-generation request may produce."""
+    mcp_server: bool = True
+    """Serve the Demo and Diagnostics as MCP tools at /gradio_api/mcp/."""
     diagnostics_timeout_s: float = 60.0
     """Each diagnostics probe subprocess is killed after this many seconds."""
     diagnostics_at_startup: bool = True
@@ -112,6 +114,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_input_chars=_number(env, "MAX_INPUT_CHARS", 10_000, int, 1, 10_000_000),
         max_candidates=_number(env, "MAX_CANDIDATES", 32, int, 1, 10_000),
         max_new_tokens=_number(env, "MAX_NEW_TOKENS", 64, int, 1, 4096),
+        mcp_server=_flag(env, "MCP_SERVER", True),
         diagnostics_timeout_s=_number(env, "DIAGNOSTICS_TIMEOUT", 60.0, float, 1.0, 3600.0),
         diagnostics_at_startup=_flag(env, "DIAGNOSTICS_AT_STARTUP", True),
         diagnostics_min_interval_s=_number(env, "DIAGNOSTICS_MIN_INTERVAL", 60.0, float, 0.0, 86_400.0),

@@ -141,6 +141,8 @@ class _Tab:
             inputs=[self.last_state, self.seen],
             outputs=view,
             api_name="admin_runtime",
+            # Callable by name, but out of the API page and so out of the MCP tools: agents get no admin tools.
+            api_visibility="undocumented",
             show_progress="hidden",
         )
         gr.on(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import gradio as gr
 
 from models.batching import Batcher
 from models.inference import Outcome, Predictor
+from models.inference_api import BatchItem, BatchResult, run_batch
 from models.inputs import InputError, Prepared
 from models.registry import OutputKind
 from settings import Settings
@@ -58,15 +60,25 @@ def _streamed(predictor: Predictor, gpu: Callable[[Callable], Callable]) -> Call
 
 
 def _named_like(fn: Callable, predictor: Predictor) -> Callable:
-    """Give `fn(*values)` the task's parameter names, so the API reads `predict(source, candidates)`."""
+    """Give `fn(*values)` the task's parameter names, so the API reads `predict(source, candidates)`,
+    and a docstring in the form Gradio's MCP server reads into the `predict` tool's description."""
+    spec = predictor.model.spec
     fn.__signature__ = inspect.Signature(
-        [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in predictor.model.spec.inputs]
+        [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in spec.inputs]
+    )
+    args = "\n".join(f"    {f.name}: {f.label}." for f in spec.inputs)
+    fn.__doc__ = (
+        f"{spec.title} with {predictor.model.source.name}. {spec.description}\n\n"
+        f"Args:\n{args}\n\nReturns:\n    {spec.output_label}; notes on how the input was cleaned or cut.\n"
     )
     return fn
 
 
-def build_demo_tab(predictor: Predictor, settings: Settings, gpu: Callable[[Callable], Callable]) -> None:
-    """Components and the `/predict` endpoint, inside the caller's `gr.Tab`.
+def build_demo_tab(
+    predictor: Predictor, settings: Settings, gpu: Callable[[Callable], Callable]
+) -> Batcher[BatchItem, BatchResult] | None:
+    """Components and the `/predict` endpoint, inside the caller's `gr.Tab`. Returns the Batcher
+    `/predict` runs in, for the lean JSON routes to share (None when requests are not batched).
 
     `gpu` wraps what touches the GPU (spaces.GPU on ZeroGPU, the identity elsewhere).
     """
@@ -91,10 +103,11 @@ def build_demo_tab(predictor: Predictor, settings: Settings, gpu: Callable[[Call
     examples = gr.Examples(
         examples=[list(e) for e in spec.examples], inputs=inputs, label="Examples", elem_id="demo-examples"
     )
+    batcher = None
     if spec.streaming:
         fn, limit = _streamed(predictor, gpu), 1
     else:
-        batcher = Batcher(gpu(predictor.predict_batch), settings.max_batch_size)
+        batcher = Batcher(gpu(partial(run_batch, predictor)), settings.max_batch_size)
         # Enough handlers in flight to fill the next batch while the current one runs.
         fn, limit = _batched(predictor, batcher), 2 * settings.max_batch_size
     event = dict(
@@ -110,6 +123,7 @@ def build_demo_tab(predictor: Predictor, settings: Settings, gpu: Callable[[Call
     gr.on([run.click, inputs[-1].submit], api_name="predict", **event)
     # One click on an example fills the inputs and runs them, through the same worker as /predict.
     examples.load_input_event.then(api_visibility="undocumented", **event)
+    return batcher
 
 
 def build_unavailable_tab(problem: str) -> None:
