@@ -1,4 +1,4 @@
-"""What each probe found, as typed dataclasses built from the probe's JSON in one place (`parse_probe`).
+"""What each probe found, as typed dataclasses built from the probe's JSON (`diagnostics.registry.parse_probe`).
 
 Each class keeps what it does not model in `extra`, so a newer probe never breaks an older reader,
 and `asdict(fact)` round-trips through `from_json`.
@@ -147,11 +147,24 @@ class NvmlGpu:
     """e.g. 300.0."""
     mig_mode: str | None = None
     """"enabled", "disabled", or None where the GPU has no MIG."""
+    uuid: str | None = None
+    """e.g. "GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77"."""
+    mig_devices: list[dict] = field(default_factory=list)
+    """MIG instances, e.g. [{"uuid": "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "memory_total_bytes": 5_100_000_000}]."""
+    processes: list[dict] = field(default_factory=list)
+    """Processes holding its memory, e.g. [{"pid": 4242, "name": "python", "used_memory_bytes": 20_000_000_000}]."""
+    errors: dict[str, str] = field(default_factory=dict)
+    """Queries that failed, e.g. {"utilization": "NVMLError_NotSupported: Not Supported"} on a MIG GPU."""
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> NvmlGpu:
         return _build(cls, data)
+
+    @property
+    def cc(self) -> tuple[int, int] | None:
+        """e.g. (8, 6)."""
+        return (self.compute_capability[0], self.compute_capability[1]) if self.compute_capability else None
 
 
 @dataclass
@@ -419,31 +432,29 @@ class WheelsInfo:
 
 Facts = HostInfo | NvmlInfo | TorchInfo | JaxInfo | TensorFlowInfo | WheelsInfo
 
-_PARSERS: dict[str, Any] = {
-    "host": HostInfo,
-    "nvml": NvmlInfo,
-    "torch": TorchInfo,
-    "jax": JaxInfo,
-    "tensorflow": TensorFlowInfo,
-    "wheels": WheelsInfo,
-}
-
-# TF/XLA C++ log lines look like "2026-11-28 12:00:00.000: E external/.../cuda_platform.cc:51] text".
-_CPP_LOG = re.compile(r"^\S+ \S+: ([WEF]) \S+\] ")
-_GPU_WORDS = re.compile(r"dlopen|cuInit|libcu|libnv|CUDA|cuDNN|GPU", re.I)
+# The C++ log lines TF and XLA print about the GPU stack, in the three shapes they come in:
+#   2026-11-28 12:00:00.000000: W tensorflow/core/common_runtime/gpu/gpu_device.cc:2365] text  (dated glog)
+#   W0000 00:00:1753232013.685876   24341 gpu_device.cc:2431] text                             (absl, TF >= 2.18)
+#   W tensorflow/core/common_runtime/gpu/gpu_device.cc:1956] text                              (bare)
+_CPP_LOG = re.compile(r"^(?:\S+ \S+: ([IWEF]) |([IWEF])\d{4} [\d:.]+\s+\d+ |([IWEF]) )\S+:\d+\] ")
+_GPU_WORDS = re.compile(r"dlopen|cuInit|libcu|libnv|CUDA|cuDNN|GPU|compute capability|out of memory|ECC", re.I)
+# INFO lines are chatter, except the one where TensorFlow drops a GPU it considers too old.
+_NOTABLE_INFO = re.compile(r"Ignoring visible gpu device")
 
 
 def notable_stderr_lines(stderr: str, limit: int = 20) -> list[str]:
     """C++ warning/error lines about the GPU stack, verbatim, e.g. TensorFlow's "Cannot dlopen some GPU libraries"."""
-    lines = [line for line in stderr.splitlines() if _CPP_LOG.match(line) and _GPU_WORDS.search(line)]
+    lines = []
+    for line in stderr.splitlines():
+        match = _CPP_LOG.match(line)
+        if match and _GPU_WORDS.search(line):
+            level = next(g for g in match.groups() if g)
+            if level != "I" or _NOTABLE_INFO.search(line):
+                lines.append(line)
     return lines[:limit]
 
 
-def parse_probe(run: ProbeRun) -> Facts | None:
-    """The typed facts of a probe that answered; None when it timed out, crashed or printed nothing."""
-    if run.payload is None:
-        return None
-    data = dict(run.payload)
-    if run.name in {"torch", "jax", "tensorflow"} and "log_lines" not in data:
-        data["log_lines"] = notable_stderr_lines(run.stderr_tail)
-    return _PARSERS[run.name].from_json(data)
+def log_message(line: str) -> str:
+    """A C++ log line without its level, timestamp and source location: what the framework said."""
+    match = _CPP_LOG.match(line)
+    return line[match.end() :] if match else line.strip()

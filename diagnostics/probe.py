@@ -1,8 +1,8 @@
 """Run one probe and print its findings as one JSON object: `python -m diagnostics.probe torch [--smoke]`.
 
 Each probe runs in a process of its own, so a framework that hangs, crashes or grabs GPU memory
-never touches the serving process. Only the standard library is imported here; the probe module
-named on the command line imports its framework.
+never touches the serving process. Only the standard library and the registry's dataclasses are
+imported here; the probe module named on the command line imports its framework.
 """
 
 from __future__ import annotations
@@ -13,27 +13,12 @@ import json
 import os
 import sys
 
-PROBES = {
-    "host": "diagnostics.probes.host",
-    "nvml": "diagnostics.probes.nvml",
-    "torch": "diagnostics.probes.torch_probe",
-    "jax": "diagnostics.probes.jax_probe",
-    "tensorflow": "diagnostics.probes.tf_probe",
-    "wheels": "diagnostics.probes.wheels",
-}
-"""Probe name -> module whose `probe(smoke: bool) -> dict` gathers the facts."""
+from diagnostics.registry import BY_NAME
 
-NICENESS = {"tensorflow": 5}
-"""Probes yield the CPU to the app they diagnose (default +10); TensorFlow's import, the longest,
-yields least, so on a 2-vCPU Space the report takes little longer than that import alone."""
-DEFAULT_NICENESS = 10
-
-FRAMEWORKS = ("torch", "jax", "tensorflow")
-"""Probes that can run the matmul smoke test."""
-
-# Set before any framework initialises: JAX would otherwise take 75% of GPU memory and TensorFlow
-# nearly all of it, away from the model the Space serves. Level 1 drops TF's INFO chatter but
-# keeps the W/E lines (cuInit, dlopen) the report quotes.
+# Set in framework probes before the framework initialises: JAX would otherwise take 75% of GPU
+# memory and TensorFlow nearly all of it, away from the model the Space serves. Level 1 drops TF's
+# INFO chatter but keeps the W/E lines (cuInit, dlopen) the report quotes. The host probe sees the
+# app's own values, which the memory verdicts read.
 PROBE_ENV = {
     "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
     "TF_FORCE_GPU_ALLOW_GROWTH": "true",
@@ -43,16 +28,18 @@ PROBE_ENV = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m diagnostics.probe")
-    parser.add_argument("name", choices=sorted(PROBES))
+    parser.add_argument("name", choices=sorted(BY_NAME))
     parser.add_argument("--smoke", action="store_true", help="also run a small matmul checked against numpy")
     args = parser.parse_args(argv)
-    os.environ.update(PROBE_ENV)
-    os.nice(NICENESS.get(args.name, DEFAULT_NICENESS))
+    spec = BY_NAME[args.name]
+    if spec.framework:
+        os.environ.update(PROBE_ENV)
+    os.nice(spec.niceness)
     # Libraries print to stdout too; keep fd 1 for the JSON alone and send their noise to stderr.
     result_fd = os.dup(1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    module = importlib.import_module(PROBES[args.name])
+    module = importlib.import_module(spec.module)
     facts = module.probe(args.smoke)
     with os.fdopen(result_fd, "w") as out:
         out.write(json.dumps(facts, default=str) + "\n")

@@ -7,16 +7,12 @@ import os
 from diagnostics.facts import FrameworkInfo, ProbeOutcome, SmokeResult
 from redaction import redact_text, secret_values
 from diagnostics.report import Report
-from diagnostics.verdicts import COMPONENTS, TITLES, Status, cudnn_text
+from diagnostics.registry import COMPONENTS, TITLES, probes_of
+from diagnostics.verdicts import RULES, Status, Verdict, cudnn_text
 
 ICON = {Status.OK: "✅", Status.WARN: "⚠️", Status.FAIL: "❌"}
-_PROBES_OF = {
-    "gpu": ("nvml", "host"),
-    "wheels": ("wheels",),
-    "torch": ("torch",),
-    "jax": ("jax",),
-    "tensorflow": ("tensorflow",),
-}
+_READS = {(rule.name, c): rule.reads for rule in RULES for c in rule.components}
+"""What each rule reads, shown under the verdict it made."""
 
 
 def _clean(text: str) -> str:
@@ -33,9 +29,9 @@ def _cell(text: str | None) -> str:
 
 
 def summary_rows(report: Report) -> list[list[str]]:
-    """[component, status, reason, fix] per component, for a table."""
+    """[component, status, reason, fix, rule] per component, for a table."""
     return [
-        [TITLES[v.component], f"{ICON[v.status]} {v.status.value}", _clean(v.reason), _clean(v.fix or "")]
+        [TITLES[v.component], f"{ICON[v.status]} {v.status.value}", _clean(v.reason), _clean(v.fix or ""), v.rule]
         for v in report.verdicts
     ]
 
@@ -50,7 +46,7 @@ def summary_lines(report: Report) -> list[str]:
     lines = [f"diagnostics {report.overall.value} in {report.duration_s:.1f} s"]
     for v in report.verdicts:
         fix = f" -> {v.fix}" if v.fix and v.status is not Status.OK else ""
-        lines.append(f"  {v.component:<10} {v.status.value:<4} {v.reason}{fix}")
+        lines.append(f"  {v.component:<10} {v.status.value:<4} [{v.rule}] {v.reason}{fix}")
     return [_clean(line) for line in lines]
 
 
@@ -144,6 +140,25 @@ def _gpu_section(report: Report) -> str:
                     f" | {g.mig_mode or '-'} |"
                 )
             parts.append("\n".join(rows))
+            parts.append(
+                _bullets(
+                    [
+                        (f"GPU {g.index} {label}", value)
+                        for g in nvml.gpus
+                        for label, value in (
+                            ("MIG instances", ", ".join(d.get("uuid") or "?" for d in g.mig_devices)),
+                            (
+                                "processes holding memory",
+                                ", ".join(
+                                    f"{p.get('pid')} {p.get('name') or ''} {_gib(p.get('used_memory_bytes'))}"
+                                    for p in g.processes
+                                ),
+                            ),
+                            ("NVML queries that failed", "; ".join(f"{k}: {v}" for k, v in g.errors.items())),
+                        )
+                    ]
+                )
+            )
     if host and host.environment:
         parts.append("Environment:\n```\n" + "\n".join(f"{k}={v}" for k, v in host.environment.items()) + "\n```")
     return "\n\n".join(parts)
@@ -260,17 +275,24 @@ def _probe_problems(report: Report, names: tuple[str, ...]) -> str:
     return "\n\n".join(parts)
 
 
+def _why(v: Verdict) -> str:
+    """Which rule decided and the lines it read."""
+    reads = _READS.get((v.rule, v.component))
+    text = f"**Rule**: `{v.rule}`" + (f" (reads {reads})" if reads else "")
+    return text + _quoted("Evidence", list(v.evidence))
+
+
 def section_markdown(report: Report, component: str) -> str:
-    """The details of one component: verdict, facts, and a dead probe's stderr tail."""
+    """The details of one component: verdict, the rule and evidence behind it, facts, a dead probe's stderr tail."""
     v = report.verdict(component)
     head = f"{ICON[v.status]} **{v.status.value}**: {v.reason}" + (f"\n\n**Fix**: {v.fix}" if v.fix else "")
-    body = [head, _SECTIONS[component](report), _probe_problems(report, _PROBES_OF[component])]
+    body = [head, _why(v), _SECTIONS[component](report), _probe_problems(report, probes_of(component))]
     return _clean("\n\n".join(part for part in body if part))
 
 
 def to_markdown(report: Report) -> str:
     """The whole report, fit to paste into an issue."""
-    table = ["| component | status | reason | fix |", "|---|---|---|---|"]
+    table = ["| component | status | reason | fix | rule |", "|---|---|---|---|---|"]
     table += [f"| {' | '.join(_cell(c) for c in row)} |" for row in summary_rows(report)]
     parts = [f"# GPU diagnostics\n\n{headline(report)}", "\n".join(table)]
     parts += [f"## {TITLES[c]}\n\n{section_markdown(report, c)}" for c in COMPONENTS]

@@ -19,9 +19,8 @@ from diagnostics.facts import (
     TensorFlowInfo,
     TorchInfo,
     WheelsInfo,
-    parse_probe,
 )
-from diagnostics.probe import PROBES
+from diagnostics.registry import PROBE_NAMES, parse_probe
 from redaction import redact_data, secret_values
 from diagnostics.runner import iter_probes
 from diagnostics.verdicts import Status, Verdict, judge_all
@@ -59,14 +58,14 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready and redacted: overall and verdicts first, facts per probe, then how each probe ran."""
-        facts = {name: dataclasses.asdict(getattr(self, name)) if getattr(self, name) else None for name in PROBES}
+        facts = {name: dataclasses.asdict(getattr(self, name)) if getattr(self, name) else None for name in PROBE_NAMES}
         data = {
             "schema": SCHEMA,
             "overall": self.overall.value,
             "created_at": self.created_at,
             "duration_s": self.duration_s,
             "smoke": self.smoke,
-            "verdicts": [dataclasses.asdict(v) | {"status": v.status.value} for v in self.verdicts],
+            "verdicts": [dataclasses.asdict(v) | {"status": v.status.value, "evidence": list(v.evidence)} for v in self.verdicts],
             **facts,
             "probes": {
                 name: {k: v for k, v in dataclasses.asdict(run).items() if k != "payload"}
@@ -87,7 +86,7 @@ class Report:
 
 def build_report(runs: Iterable[ProbeRun], *, created_at: str, duration_s: float, smoke: bool) -> Report:
     """Parse each run's payload into facts (the one place that happens) and judge them."""
-    by_name = {run.name: run for run in sorted(runs, key=lambda r: list(PROBES).index(r.name))}
+    by_name = {run.name: run for run in sorted(runs, key=lambda r: PROBE_NAMES.index(r.name))}
     facts = {name: parse_probe(run) for name, run in by_name.items()}
     return Report(
         created_at=created_at,
@@ -95,7 +94,7 @@ def build_report(runs: Iterable[ProbeRun], *, created_at: str, duration_s: float
         smoke=smoke,
         runs=by_name,
         verdicts=judge_all(by_name, facts),
-        **{name: facts.get(name) for name in PROBES},
+        **{name: facts.get(name) for name in PROBE_NAMES},
     )
 
 
@@ -126,5 +125,5 @@ def collect_report(
     for run in iter_probes(timeout_s, smoke=smoke, pythonpath=pythonpath):
         runs.append(run)
         if on_probe:
-            on_probe(run, len(runs), len(PROBES))
+            on_probe(run, len(runs), len(PROBE_NAMES))
     return build_report(runs, created_at=created_at, duration_s=round(time.perf_counter() - started, 3), smoke=smoke)

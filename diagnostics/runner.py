@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from diagnostics.facts import ProbeOutcome, ProbeRun, notable_stderr_lines
-from diagnostics.probe import DEFAULT_NICENESS, FRAMEWORKS, NICENESS, PROBE_ENV, PROBES
+from diagnostics.registry import BY_NAME, FRAMEWORKS, PROBE_NAMES
 from redaction import redact_data, redact_text, secret_values
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,10 +23,13 @@ STDERR_TAIL_LINES = 40
 
 
 def probe_environment(pythonpath: Iterable[str | os.PathLike] = (), base: Mapping[str, str] | None = None) -> dict:
-    """The probes' environment: `pythonpath` first (stand-in modules in tests), then this package."""
+    """The probes' environment: `pythonpath` first (stand-in modules in tests), then this package.
+
+    The app's own variables pass unchanged (the host probe reports them); framework probes set their
+    memory variables themselves (diagnostics.probe.PROBE_ENV)."""
     env = dict(os.environ if base is None else base)
     paths = [str(p) for p in pythonpath] + [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    return env | PROBE_ENV | {"PYTHONPATH": os.pathsep.join(paths)}
+    return env | {"PYTHONPATH": os.pathsep.join(paths)}
 
 
 class ProbeProcesses:
@@ -143,13 +146,13 @@ def run_probe(
 def iter_probes(
     timeout_s: float,
     *,
-    names: Iterable[str] = PROBES,
+    names: Iterable[str] = PROBE_NAMES,
     smoke: bool = False,
     pythonpath: Iterable[str | os.PathLike] = (),
 ) -> Iterator[ProbeRun]:
     """Each probe's run as soon as it finishes; all run at once (they wait on imports and I/O, not each other)."""
     # The least niced (slowest) probe starts first, so the others fill the time it takes.
-    names = sorted(names, key=lambda name: NICENESS.get(name, DEFAULT_NICENESS))
+    names = sorted(names, key=lambda name: BY_NAME[name].niceness)
     env = probe_environment(pythonpath)
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="probe") as pool:
         futures = [pool.submit(run_probe, name, timeout_s, smoke=smoke, env=env) for name in names]

@@ -12,7 +12,7 @@ from diagnostics.downloads import ReportFiles
 from diagnostics.render import headline, section_markdown, summary_rows, to_markdown
 from diagnostics.verdicts import COMPONENTS, TITLES
 
-HEADERS = ["Component", "Status", "Reason", "Fix"]
+HEADERS = ["Component", "Status", "Reason", "Fix", "Rule"]
 
 
 def _progress_callback(progress: gr.Progress):
@@ -101,7 +101,7 @@ def build_diagnostics_tab(reports: LatestReport, files: ReportFiles | None = Non
         headers=HEADERS,
         interactive=False,
         wrap=True,
-        column_widths=["13%", "9%", "45%", "33%"],
+        column_widths=["12%", "8%", "40%", "30%", "10%"],
         elem_id="diagnostics-summary",
     )
     sections = []

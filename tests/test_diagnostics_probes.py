@@ -116,3 +116,78 @@ def test_the_serving_side_never_imports_a_framework_or_gradio():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, timeout=60)
+
+
+_MIG_PYNVML = '''
+"""Stand-in for nvidia-ml-py on an A100 in MIG mode: what NVML answers there, errors included."""
+from types import SimpleNamespace
+
+NVML_TEMPERATURE_GPU = 0
+
+
+class NVMLError(Exception):
+    pass
+
+
+class NVMLError_NotSupported(NVMLError):
+    def __str__(self):
+        return "Not Supported"
+
+
+class NVMLError_NotFound(NVMLError):
+    def __str__(self):
+        return "Not Found"
+
+
+def _unsupported(*args):
+    raise NVMLError_NotSupported()
+
+
+nvmlInit = nvmlShutdown = lambda: None
+nvmlSystemGetDriverVersion = lambda: "550.54.15"
+nvmlSystemGetCudaDriverVersion_v2 = lambda: 12040
+nvmlDeviceGetCount = lambda: 1
+nvmlDeviceGetHandleByIndex = lambda i: ("gpu", i)
+nvmlDeviceGetName = lambda h: b"NVIDIA A100-SXM4-80GB"
+nvmlDeviceGetUUID = lambda h: "GPU-5d5ba0d6" if h[0] == "gpu" else "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f"
+nvmlDeviceGetCudaComputeCapability = lambda h: (8, 0)
+nvmlDeviceGetMemoryInfo = lambda h: SimpleNamespace(total=85899345920, used=1 << 30, free=84825604096)
+nvmlDeviceGetUtilizationRates = _unsupported  # not supported on MIG
+nvmlDeviceGetTemperature = lambda h, sensor: 31
+nvmlDeviceGetPowerUsage = lambda h: 60000
+nvmlDeviceGetEnforcedPowerLimit = _unsupported
+nvmlDeviceGetMigMode = lambda h: (1, 1)
+nvmlDeviceGetMaxMigDeviceCount = lambda h: 2
+
+
+def nvmlDeviceGetMigDeviceHandleByIndex(h, slot):
+    if slot:
+        raise NVMLError_NotFound()  # an empty slot
+    return ("mig", slot)
+
+
+nvmlDeviceGetComputeRunningProcesses = lambda h: [SimpleNamespace(pid=4242, usedGpuMemory=2 << 30)]
+nvmlSystemGetProcessName = _unsupported
+'''
+
+
+def test_nvml_probe_survives_a_mig_gpu_and_keeps_each_failed_query_as_a_fact(tmp_path):
+    (tmp_path / "pynvml.py").write_text(_MIG_PYNVML)
+    run = run_probe("nvml", 30, env=probe_environment([tmp_path]))
+    assert run.outcome == "ok", run.stderr_tail
+    gpu = run.payload["gpus"][0]
+    assert gpu["name"] == "NVIDIA A100-SXM4-80GB" and gpu["mig_mode"] == "enabled"
+    assert gpu["utilization_pct"] is None and gpu["power_limit_w"] is None and gpu["power_w"] == 60.0
+    assert gpu["errors"] == {
+        "utilization": "NVMLError_NotSupported: Not Supported",
+        "power_limit": "NVMLError_NotSupported: Not Supported",
+        "process_name": "NVMLError_NotSupported: Not Supported",
+    }
+    assert gpu["mig_devices"] == [{"uuid": "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "memory_total_bytes": 85899345920}]
+    assert gpu["processes"] == [{"pid": 4242, "name": None, "used_memory_bytes": 2 << 30}]
+
+
+def test_the_host_probe_sees_the_apps_memory_variables_not_the_probes(monkeypatch):
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")
+    run = run_probe("host", 30, env=probe_environment())
+    assert run.payload["environment"]["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"
