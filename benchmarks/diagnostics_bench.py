@@ -35,19 +35,19 @@ def main() -> None:
 
     import gradio  # noqa: F401 - the server has it loaded; measure growth on top of it
 
-    from diagnostics.probe import PROBES
+    from diagnostics.registry import PROBE_NAMES
     from diagnostics.report import collect_report
     from diagnostics.runner import probe_environment, run_probe
 
     collect_report(args.timeout, smoke=args.smoke)  # warm the page cache so every round starts alike
     rss_before = rss_mb()
-    full, alone = [], {name: [] for name in PROBES}
+    full, alone = [], {name: [] for name in PROBE_NAMES}
     env = probe_environment()
     for _ in range(args.repeat):
         started = time.perf_counter()
         report = collect_report(args.timeout, smoke=args.smoke)
         full.append(time.perf_counter() - started)
-        for name in PROBES:
+        for name in PROBE_NAMES:
             alone[name].append(run_probe(name, args.timeout, smoke=args.smoke, env=env).seconds)
     rss_after = rss_mb()
 
