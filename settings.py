@@ -54,6 +54,8 @@ class Settings:
     """The Space the Admin tab manages: SPACE_ID on Spaces, ADMIN_SPACE_ID elsewhere."""
     space_author: str | None = None
     """Owner of the Space (SPACE_AUTHOR_NAME), allowed to administer it."""
+    space_host: str | None = None
+    """The Space's own host (SPACE_HOST, e.g. "alice-gpu-self-check.hf.space"): Admin changes come only from it."""
     admin_users: frozenset[str] = frozenset()
     """Further Hugging Face usernames allowed to administer the Space."""
     hf_token: str | None = field(default=None, repr=False)
@@ -122,6 +124,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         diagnostics_max_waiting=_number(env, "DIAGNOSTICS_MAX_WAITING", 8, int, 0, 1000),
         space_id=_text(env, "SPACE_ID") or _text(env, "ADMIN_SPACE_ID"),
         space_author=_text(env, "SPACE_AUTHOR_NAME"),
+        space_host=_text(env, "SPACE_HOST"),
         admin_users=admin_users,
         hf_token=_text(env, "HF_TOKEN"),
         zero_gpu=_flag(env, "SPACES_ZERO_GPU", False),

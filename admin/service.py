@@ -1,7 +1,11 @@
 """The Admin tab's actions without Gradio: authorise, validate, call the Hub once, record.
 
-Every method that changes the Space takes the signed-in username (None when nobody is signed in)
+Every method that changes the Space takes the Caller (signed-in username, session, the page it came from)
 and checks it first, so no path to the Hub skips the check.
+
+Reads spend the owner's token too, and anyone may read: the runtime is asked of the Hub at most once per
+POLL_INTERVAL_S whoever asks and however many at once, and a failure is kept as long as the Hub asked
+(Retry-After) or FAILURE_BACKOFF_S, so a failing Hub is not asked again by every visitor.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 
 from huggingface_hub import SpaceHardware
 
-from admin.access import Decision, authorize
+from admin.access import Caller, Decision, authorize, origin_problem
 from admin.activity import ActivityLog
 from admin.catalogue import (
     CPU_BASIC_SLEEP_S,
@@ -31,6 +35,12 @@ from settings import Settings
 
 _HUB_FLAVORS = frozenset(h.value for h in SpaceHardware)
 _FALLBACK_RETRY_S = 60.0
+POLL_INTERVAL_S = 3.0
+"""The tab's refresh period while the Space changes, and the shortest time between two runtime reads."""
+FAILURE_BACKOFF_S = 15.0
+"""A failed runtime read is answered from memory this long, or as long as the Hub's Retry-After says."""
+PENDING_TTL_S = 600.0
+"""A chosen paid flavor waits this long for its confirmation."""
 RESTART_NOTE = "This app runs inside the Space, so this page loses its connection until the Space is back."
 
 
@@ -45,7 +55,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class PendingHardware:
-    """A paid flavor chosen but not yet confirmed."""
+    """A paid flavor chosen but not yet confirmed: kept by the service for one user in one session."""
 
     flavor: str
     sleep_label: str
@@ -68,7 +78,8 @@ class AdminService:
         *,
         client: SpaceClient | None = None,
         activity: ActivityLog | None = None,
-        runtime_max_age_s: float = 2.0,
+        runtime_max_age_s: float = POLL_INTERVAL_S,
+        failure_backoff_s: float = FAILURE_BACKOFF_S,
         catalogue_max_age_s: float = 3600.0,
         repeat_window_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -78,47 +89,78 @@ class AdminService:
         self.activity = activity or ActivityLog(known_secrets=(settings.hf_token,))
         self._client = client if client is not None or self.problems else SpaceClient.from_settings(settings)
         self._runtime_max_age_s = runtime_max_age_s
+        self._failure_backoff_s = failure_backoff_s
         self._catalogue_max_age_s = catalogue_max_age_s
         self._repeat_window_s = repeat_window_s
         self._clock = clock
         self._busy = threading.Lock()
         self._cache_lock = threading.Lock()
-        self._runtime: tuple[float, SpaceState] | None = None
+        # Held while the Hub is asked, so concurrent readers wait for that one answer instead of asking too.
+        self._runtime_fetch = threading.Lock()
+        self._catalogue_fetch = threading.Lock()
+        self._runtime: tuple[float, SpaceState | AdminError] | None = None
+        """(time after which the Hub may be asked again, what it last answered)."""
         self._catalogue: tuple[float, Catalogue] | None = None
         self._last_change: tuple[str, float] | None = None
+        self._pending: dict[tuple[str, str | None], tuple[float, PendingHardware]] = {}
+        """Paid choices awaiting confirmation, by (username, session): never by session alone."""
 
     def decide(self, username: str | None) -> Decision:
         return authorize(username, self.settings)
 
     # Reading: anyone may look. Cached, because every visitor's refresh spends the owner's rate limit.
 
-    def runtime(self, max_age_s: float | None = None) -> SpaceState:
-        """The Space's runtime, at most `max_age_s` old; raises AdminError."""
-        max_age = self._runtime_max_age_s if max_age_s is None else max_age_s
+    def runtime(self) -> SpaceState:
+        """The Space's runtime, asked of the Hub at most once per `runtime_max_age_s`; raises AdminError.
+
+        A failure is remembered too (see FAILURE_BACKOFF_S) and raised again, saying when the Hub is asked next.
+        """
+        with self._runtime_fetch:
+            cached = self._fresh_runtime()
+            if cached is None:
+                try:
+                    cached = self._remember(self._require_client().runtime())
+                except AdminError as error:
+                    wait = max(self._runtime_max_age_s, self._failure_backoff_s, error.retry_after_s or 0.0)
+                    with self._cache_lock:
+                        self._runtime = (self._clock() + wait, error)
+                    raise
+        if isinstance(cached, AdminError):
+            raise cached
+        return cached
+
+    def _fresh_runtime(self) -> SpaceState | AdminError | None:
+        """The remembered answer while it may still be used, else None."""
         with self._cache_lock:
             cached = self._runtime
-        if cached and self._clock() - cached[0] <= max_age:
-            return cached[1]
-        return self._remember(self._require_client().runtime())
+        if cached is None or self._clock() >= cached[0]:
+            return None
+        value = cached[1]
+        if isinstance(value, AdminError):
+            wait = max(1, round(cached[0] - self._clock()))
+            return AdminError(value.kind, f"{value.message} (Asking the Hub again in {wait} s.)", value.status)
+        return value
 
     def catalogue(self) -> Catalogue:
         """The Hub's flavors and prices; the dated fallback table, saying why, when the Hub cannot be asked."""
-        with self._cache_lock:
-            cached = self._catalogue
-        if cached and self._clock() - cached[0] <= self._catalogue_max_age_s:
-            return cached[1]
-        if self.problems:
-            return fallback_catalogue("the Admin tab is not configured")
-        try:
-            catalogue = catalogue_from_hub(self._require_client().list_hardware())
-            counted_from = self._clock()
-        except AdminError as error:
-            catalogue = fallback_catalogue(error.message)
-            # Ask the Hub again in a minute rather than on every page load while it fails.
-            counted_from = self._clock() - self._catalogue_max_age_s + _FALLBACK_RETRY_S
-        with self._cache_lock:
-            self._catalogue = (counted_from, catalogue)
-        return catalogue
+        with self._catalogue_fetch:
+            with self._cache_lock:
+                cached = self._catalogue
+            if cached and self._clock() - cached[0] <= self._catalogue_max_age_s:
+                return cached[1]
+            if self.problems:
+                return fallback_catalogue("the Admin tab is not configured")
+            try:
+                catalogue = catalogue_from_hub(self._require_client().list_hardware())
+                counted_from = self._clock()
+            except AdminError as error:
+                catalogue = fallback_catalogue(error.message)
+                # Ask the Hub again in a minute (or when it says) rather than on every page load while it fails.
+                retry = max(_FALLBACK_RETRY_S, error.retry_after_s or 0.0)
+                counted_from = self._clock() - self._catalogue_max_age_s + retry
+            with self._cache_lock:
+                self._catalogue = (counted_from, catalogue)
+            return catalogue
 
     def _is_known_flavor(self, flavor: str) -> bool:
         """Checked before authorising, so it must not reach the Hub: the enum plus what is cached."""
@@ -128,16 +170,17 @@ class AdminService:
 
     # Changing: each method authorises first, then validates, then sends at most one request.
 
-    def prepare_hardware(self, username: str | None, flavor: str, sleep_label: str) -> PendingHardware | Outcome:
-        """First step of a hardware change: free flavors go straight through, paid ones need confirming."""
-        refused = self._refusal(username, f"choose hardware {flavor}")
+    def prepare_hardware(self, caller: Caller, flavor: str, sleep_label: str) -> PendingHardware | Outcome:
+        """First step of a hardware change: free flavors go straight through, paid ones wait for
+        `confirm_hardware` from the same user in the same session."""
+        refused = self._refusal(caller, f"choose hardware {flavor}")
         if refused:
             return refused
         known = self.catalogue().get(flavor)
         if known is None and not self._is_known_flavor(flavor):
             return Outcome(False, f"{flavor!r} is not a Spaces hardware flavor.")
         if known is not None and known.is_free:
-            return self.request_hardware(username, flavor, sleep_label)
+            return self.request_hardware(caller, flavor, sleep_label)
         try:
             sleep = sleep_choice(sleep_label)
         except ValueError as error:
@@ -145,10 +188,38 @@ class AdminService:
         price = price_per_hour(known) if known else "price unknown"
         estimate = estimate_cost(known, sleep.seconds).assumption if known else "No price known for this flavor."
         prompt = f"Confirm: switch to {flavor} at {price} (sleep: {sleep.label})"
-        return PendingHardware(flavor, sleep.label, prompt, estimate)
+        pending = PendingHardware(flavor, sleep.label, prompt, estimate)
+        now = self._clock()
+        with self._cache_lock:
+            self._pending = {key: value for key, value in self._pending.items() if now - value[0] < PENDING_TTL_S}
+            self._pending[(caller.username, caller.session)] = (now, pending)
+        return pending
 
-    def request_hardware(self, username: str | None, flavor: str, sleep_label: str | None) -> Outcome:
-        refused = self._refusal(username, f"request hardware {flavor}")
+    def confirm_hardware(self, caller: Caller) -> Outcome:
+        """Second step: send what this user chose in this session, if it is still waiting."""
+        refused = self._refusal(caller, "confirm a hardware change")
+        if refused:
+            return refused
+        pending = self._take_pending(caller)
+        if pending is None:
+            return Outcome(False, "Nothing to confirm: choose the hardware first.")
+        return self.request_hardware(caller, pending.flavor, pending.sleep_label)
+
+    def cancel_hardware(self, caller: Caller) -> Outcome:
+        """Drop this user's waiting choice in this session; nobody else's can be touched."""
+        if caller.username and self._take_pending(caller) is not None:
+            return Outcome(True, "Hardware change cancelled; nothing was sent.")
+        return Outcome(False, "Nothing to cancel.")
+
+    def _take_pending(self, caller: Caller) -> PendingHardware | None:
+        with self._cache_lock:
+            entry = self._pending.pop((caller.username, caller.session), None)
+        if entry is None or self._clock() - entry[0] >= PENDING_TTL_S:
+            return None
+        return entry[1]
+
+    def request_hardware(self, caller: Caller, flavor: str, sleep_label: str | None) -> Outcome:
+        refused = self._refusal(caller, f"request hardware {flavor}")
         if refused:
             return refused
         try:
@@ -161,16 +232,16 @@ class AdminService:
         # cpu-basic takes no sleep time: the Hub fixes it at 48 h and huggingface_hub warns if one is sent.
         seconds = sleep.seconds if sleep else None
         return self._change(
-            username,
+            caller,
             what,
             lambda client: client.request_hardware(flavor, sleep_time=seconds),
             lambda state: f"Requested {state.requested_hardware}. The Space restarts on it. {RESTART_NOTE}",
         )
 
-    def stop_billing(self, username: str | None) -> Outcome:
+    def stop_billing(self, caller: Caller) -> Outcome:
         """Back to free cpu-basic, in one click."""
         return self._change(
-            username,
+            caller,
             f"stop billing (switch to {FREE_FLAVOR})",
             lambda client: client.request_hardware(FREE_FLAVOR),
             lambda state: (
@@ -178,8 +249,8 @@ class AdminService:
             ),
         )
 
-    def set_sleep_time(self, username: str | None, sleep_label: str) -> Outcome:
-        refused = self._refusal(username, f"set sleep time to {sleep_label}")
+    def set_sleep_time(self, caller: Caller, sleep_label: str) -> Outcome:
+        refused = self._refusal(caller, f"set sleep time to {sleep_label}")
         if refused:
             return refused
         try:
@@ -198,15 +269,15 @@ class AdminService:
             )
 
         return self._change(
-            username,
+            caller,
             f"set sleep time to {sleep.label}",
             lambda client: client.set_sleep_time(sleep.seconds),
             lambda state: f"Sleep time is now {describe_sleep_time(state.sleep_time, state.billed_hardware)}.",
         )
 
-    def pause(self, username: str | None) -> Outcome:
+    def pause(self, caller: Caller) -> Outcome:
         return self._change(
-            username,
+            caller,
             "pause the Space",
             lambda client: client.pause(),
             lambda state: (
@@ -215,35 +286,40 @@ class AdminService:
             ),
         )
 
-    def restart(self, username: str | None, factory_reboot: bool) -> Outcome:
+    def restart(self, caller: Caller, factory_reboot: bool) -> Outcome:
         kind = "factory reboot" if factory_reboot else "restart"
 
         return self._change(
-            username,
+            caller,
             f"{kind} the Space",
             lambda client: client.restart(factory_reboot=factory_reboot),
             lambda state: f"Sent a {kind} (stage {state.stage}). {RESTART_NOTE}",
         )
 
-    def _refusal(self, username: str | None, what: str) -> Outcome | None:
-        decision = self.decide(username)
-        if not decision.allowed:
-            self.activity.record(username, what, f"refused: {decision.reason}", ok=False)
-            return Outcome(False, f"Refused: {decision.reason}")
+    def _refusal(self, caller: Caller, what: str) -> Outcome | None:
+        """Why `caller` may not do `what`, counted in the activity summary; None when it may."""
+        cross_site = origin_problem(caller, self.settings)
+        decision = self.decide(caller.username)
+        if cross_site or not decision.allowed:
+            kind = "cross-site" if cross_site else decision.role.value
+            reason = cross_site or decision.reason
+            self.activity.refuse(kind, what, reason)
+            return Outcome(False, f"Refused: {reason[0].upper()}{reason[1:]}")
         if self.problems:
             return Outcome(False, " ".join(self.problems))
         return None
 
     def _change(  # authorises again, so no caller can skip the check
         self,
-        username: str | None,
+        caller: Caller,
         what: str,
         send: Callable[[SpaceClient], SpaceState],
         describe: Callable[[SpaceState], str],
     ) -> Outcome:
-        refused = self._refusal(username, what)
+        refused = self._refusal(caller, what)
         if refused:
             return refused
+        username = caller.username or ""
         if not self._busy.acquire(blocking=False):
             return Outcome(False, f"Ignored “{what}”: another change is being sent to the Hub. Wait for its result.")
         try:
@@ -264,7 +340,7 @@ class AdminService:
 
     def _remember(self, state: SpaceState) -> SpaceState:
         with self._cache_lock:
-            self._runtime = (self._clock(), state)
+            self._runtime = (self._clock() + self._runtime_max_age_s, state)
         return state
 
     def _require_client(self) -> SpaceClient:

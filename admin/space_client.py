@@ -57,11 +57,14 @@ class ErrorKind(str, Enum):
 class AdminError(Exception):
     """A failure the owner can act on; `message` is safe to show and to log."""
 
-    def __init__(self, kind: ErrorKind, message: str, status: int | None = None):
+    def __init__(self, kind: ErrorKind, message: str, status: int | None = None, retry_after_s: float | None = None):
+        message = redact_text(message)  # whatever the Hub or the network said: no credential shape survives
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
+        self.retry_after_s = retry_after_s
+        """How long the Hub asked us to wait (Retry-After, or the rate limit's reset), when it said."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,8 @@ def _http_error(what: str, error: HfHubHTTPError, repo_id: str, scrub: Callable[
             status,
         )
     if status == 429:
-        return AdminError(ErrorKind.RATE_LIMITED, f"Could not {what}: {_rate_limit_advice(response.headers)}", status)
+        advice, wait_s = _rate_limit_advice(response.headers)
+        return AdminError(ErrorKind.RATE_LIMITED, f"Could not {what}: {advice}", status, wait_s)
     if status == 400:
         return AdminError(
             ErrorKind.BAD_REQUEST, f"Could not {what}: the Hub refused the request (400).{hub_says}", status
@@ -288,17 +292,24 @@ def _http_error(what: str, error: HfHubHTTPError, repo_id: str, scrub: Callable[
             f"Could not {what}: the Hub had an internal error ({status}), so the change was most likely not made. "
             f"Refresh the runtime, then try again in a minute; https://status.huggingface.co shows outages.{hub_says}",
             status,
+            _seconds(response.headers.get("retry-after", "")),
         )
     return AdminError(ErrorKind.UNEXPECTED, f"Could not {what}: the Hub answered {status}.{hub_says}", status)
 
 
-def _rate_limit_advice(headers: Any) -> str:
+def _seconds(header: str) -> float | None:
+    """A Retry-After given in seconds; None for absent (or an HTTP date, which the Hub does not send)."""
+    header = header.strip()
+    return float(header) if header.isdigit() else None
+
+
+def _rate_limit_advice(headers: Any) -> tuple[str, float | None]:
     info = parse_ratelimit_headers(headers)
-    retry_after = headers.get("retry-after", "").strip()
+    retry_after = _seconds(headers.get("retry-after", ""))
     if info is not None and info.remaining == 0:
         wait_s = info.reset_in_seconds
-    elif retry_after.isdigit():
+    elif retry_after is not None:
         wait_s = int(retry_after)
     else:
-        return "the Hub is rate limiting this token (429). Wait a minute before trying again."
-    return f"the Hub is rate limiting this token (429). Retry in {wait_s} s."
+        return "the Hub is rate limiting this token (429). Wait a minute before trying again.", None
+    return f"the Hub is rate limiting this token (429). Retry in {wait_s} s.", float(wait_s)

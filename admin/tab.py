@@ -3,6 +3,10 @@ checks the signed-in user on the server; the buttons' look is convenience, not p
 
 No handler declares a gr.OAuthToken: Gradio fills one from the request body when the session has
 none, so it proves nothing about who calls. The Hub is called with the Space's own HF_TOKEN.
+
+Handlers that act also take the gr.Request, whose Origin/Referer/Host headers and session hash go to
+the service in a Caller: a signed-in owner's cookie sent by another site's page changes nothing.
+No session state guards a change: the pending paid choice lives in the service, bound to the user.
 """
 
 from __future__ import annotations
@@ -14,17 +18,17 @@ import gradio as gr
 from gradio import oauth
 from gradio.utils import get_space
 
+from admin.access import Caller
 from admin.activity import ActivityLog
 from admin.catalogue import FREE_FLAVOR, SLEEP_CHOICES, sleep_choice
 from admin.render import access_markdown, cost_markdown, runtime_markdown, transition, transitions_markdown
-from admin.service import AdminService, Outcome, PendingHardware
+from admin.service import POLL_INTERVAL_S, AdminService, Outcome, PendingHardware
 from admin.space_client import AdminError, SpaceState, whoami_name
 from redaction import redact_text
 from settings import Settings
 
 log = logging.getLogger("admin.tab")
 
-POLL_INTERVAL_S = 3.0
 # All changes share one queue slot, so two clicks (or two owners) never send two requests at once.
 CHANGES = dict(concurrency_limit=1, concurrency_id="admin-changes", trigger_mode="once", api_visibility="private")
 SLEEP_LABELS = [choice.label for choice in SLEEP_CHOICES]
@@ -60,6 +64,18 @@ def sign_in_problem() -> str | None:
 
 def _username(profile: gr.OAuthProfile | None) -> str | None:
     return getattr(profile, "username", None) if profile is not None else None
+
+
+def _caller(profile: gr.OAuthProfile | None, request: gr.Request | None) -> Caller:
+    """Who calls (from the sign-in session) and from which page (from the headers the server received)."""
+    headers = {str(k).lower(): str(v) for k, v in dict(getattr(request, "headers", None) or {}).items()}
+    return Caller(
+        username=_username(profile),
+        session=getattr(request, "session_hash", None),
+        origin=headers.get("origin"),
+        referer=headers.get("referer"),
+        host=headers.get("host"),
+    )
 
 
 class _Tab:
@@ -104,7 +120,6 @@ class _Tab:
             self.choose = gr.Button("Switch hardware…", variant="primary", interactive=False)
             self.set_sleep = gr.Button("Set sleep time only", interactive=False)
             self.stop = gr.Button(f"Stop billing (switch to free {FREE_FLAVOR})", variant="stop", interactive=False)
-        self.pending = gr.State(None)
         with gr.Row(visible=False) as self.confirm_row:
             self.confirm = gr.Button("Confirm", variant="stop")
             self.cancel = gr.Button("Cancel")
@@ -156,20 +171,13 @@ class _Tab:
         self.choose.click(
             self.on_choose,
             inputs=[self.flavor, self.sleep, self.last_state, self.seen],
-            outputs=[self.pending, self.confirm, self.confirm_row, *after],
+            outputs=[self.confirm, self.confirm_row, *after],
             **CHANGES,
         )
         self.confirm.click(
-            self.on_confirm,
-            inputs=[self.pending, self.last_state, self.seen],
-            outputs=[self.pending, self.confirm_row, *after],
-            **CHANGES,
+            self.on_confirm, inputs=[self.last_state, self.seen], outputs=[self.confirm_row, *after], **CHANGES
         )
-        self.cancel.click(
-            lambda: (None, gr.Row(visible=False), "Hardware change cancelled; nothing was sent."),
-            outputs=[self.pending, self.confirm_row, self.result],
-            api_visibility="private",
-        )
+        self.cancel.click(self.on_cancel, outputs=[self.confirm_row, self.result], api_visibility="private")
         self.set_sleep.click(
             self.on_set_sleep, inputs=[self.sleep, self.last_state, self.seen], outputs=after, **CHANGES
         )
@@ -226,41 +234,44 @@ class _Tab:
 
     # Changing: each one hands the signed-in username to the service, which authorises it.
 
-    def on_choose(self, flavor, sleep_label, last, seen, profile: gr.OAuthProfile | None):
-        step = self._guard(lambda: self.service.prepare_hardware(_username(profile), flavor, sleep_label))
+    def on_choose(self, flavor, sleep_label, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
+        caller = _caller(profile, request)
+        step = self._guard(lambda: self.service.prepare_hardware(caller, flavor, sleep_label))
         if isinstance(step, PendingHardware):
             return (
-                step,
                 gr.Button(step.prompt),
                 gr.Row(visible=True),
                 f"{step.estimate}\n\nConfirm to send the request, or cancel.",
                 *self._view(last, seen, None),
                 self.service.activity.rows(),
             )
-        return (None, gr.skip(), gr.Row(visible=False), *self._after(step, last, seen))
+        # A refused call leaves the session's confirm row alone: it may be someone else's session hash.
+        row = gr.Row(visible=False) if step.ok else gr.skip()
+        return (gr.skip(), row, *self._after(step, last, seen))
 
-    def on_confirm(self, pending: PendingHardware | None, last, seen, profile: gr.OAuthProfile | None):
-        if pending is None:
-            outcome = Outcome(False, "Nothing to confirm: choose the hardware first.")
-        else:
-            outcome = self._guard(
-                lambda: self.service.request_hardware(_username(profile), pending.flavor, pending.sleep_label)
-            )
-        return (None, gr.Row(visible=False), *self._after(outcome, last, seen))
+    def on_confirm(self, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
+        outcome = self._guard(lambda: self.service.confirm_hardware(_caller(profile, request)))
+        return (gr.Row(visible=False) if outcome.ok else gr.skip(), *self._after(outcome, last, seen))
 
-    def on_set_sleep(self, sleep_label, last, seen, profile: gr.OAuthProfile | None):
-        return self._after(
-            self._guard(lambda: self.service.set_sleep_time(_username(profile), sleep_label)), last, seen
-        )
+    def on_cancel(self, profile: gr.OAuthProfile | None, request: gr.Request):
+        outcome = self.service.cancel_hardware(_caller(profile, request))
+        return (gr.Row(visible=False) if outcome.ok else gr.skip(), outcome.message)
 
-    def on_stop_billing(self, last, seen, profile: gr.OAuthProfile | None):
-        return self._after(self._guard(lambda: self.service.stop_billing(_username(profile))), last, seen)
+    def on_set_sleep(self, sleep_label, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
+        caller = _caller(profile, request)
+        return self._after(self._guard(lambda: self.service.set_sleep_time(caller, sleep_label)), last, seen)
 
-    def on_pause(self, last, seen, profile: gr.OAuthProfile | None):
-        return self._after(self._guard(lambda: self.service.pause(_username(profile))), last, seen)
+    def on_stop_billing(self, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
+        caller = _caller(profile, request)
+        return self._after(self._guard(lambda: self.service.stop_billing(caller)), last, seen)
 
-    def on_restart(self, factory, last, seen, profile: gr.OAuthProfile | None):
-        return self._after(self._guard(lambda: self.service.restart(_username(profile), bool(factory))), last, seen)
+    def on_pause(self, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
+        caller = _caller(profile, request)
+        return self._after(self._guard(lambda: self.service.pause(caller)), last, seen)
+
+    def on_restart(self, factory, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
+        caller = _caller(profile, request)
+        return self._after(self._guard(lambda: self.service.restart(caller, bool(factory))), last, seen)
 
     def _after(self, outcome: Outcome, last, seen):
         mark = "✅" if outcome.ok else "⚠️"

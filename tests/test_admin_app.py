@@ -26,9 +26,13 @@ ACTIONS = ("on_choose", "on_confirm", "on_set_sleep", "on_stop_billing", "on_pau
 
 
 class AdminApp:
-    """The real app.py, with the Hub stand-in as its Hub and the stand-in's token as HF_TOKEN."""
+    """The real app.py, with the Hub stand-in as its Hub and the stand-in's token as HF_TOKEN.
 
-    def __init__(self, hub: HubStandIn, log_path: Path):
+    Requests carry `origin` as their Origin header, as a browser on the app's own page sends it
+    (outside Spaces that is the app's URL), and `headers` besides (e.g. the Host a Space is reached at).
+    """
+
+    def __init__(self, hub: HubStandIn, log_path: Path, env: dict[str, str] | None = None, origin: str | None = None):
         self.hub = hub
         env = {
             "HF_ENDPOINT": hub.url,
@@ -37,12 +41,16 @@ class AdminApp:
             "ADMIN_SPACE_ID": hub.space_id,
             "SPACE_AUTHOR_NAME": hub.user,
             "SPACE_ID": "",
+            "SPACE_HOST": "",
             "SYSTEM": "",
             "ADMIN_USERS": "",
             "DIAGNOSTICS_AT_STARTUP": "false",
+            **(env or {}),
         }
         self._process = AppProcess(env, log_path).__enter__()
         self.url = self._process.url
+        self.origin = origin or self.url
+        self.headers: dict[str, str] = {}
 
     def log(self) -> str:
         return self._process.log()
@@ -62,12 +70,29 @@ class AdminApp:
     def inputs_for(self, dependency: dict) -> list:
         return [self.components.get(i, {}).get("props", {}).get("value") for i in dependency["inputs"]]
 
-    def call(self, dependency: dict, *, cookie: str | None = None, times: int = 1, extra: dict | None = None):
-        """POST /gradio_api/queue/join `times` times in one session, then read every completion message."""
-        headers = {"Cookie": cookie} if cookie else {}
-        session = uuid.uuid4().hex[:12]
+    def call(
+        self,
+        dependency: dict,
+        *,
+        cookie: str | None = None,
+        times: int = 1,
+        extra: dict | None = None,
+        session: str | None = None,
+        origin: str | None = "own",
+        data: list | None = None,
+    ):
+        """POST /gradio_api/queue/join `times` times in one session, then read every completion message.
+
+        `origin`: "own" sends the app's own origin, None sends no Origin header, anything else is sent as is.
+        """
+        headers = dict(self.headers)
+        if cookie:
+            headers["Cookie"] = cookie
+        if origin is not None:
+            headers["Origin"] = self.origin if origin == "own" else origin
+        session = session or uuid.uuid4().hex[:12]
         body = {
-            "data": self.inputs_for(dependency),
+            "data": self.inputs_for(dependency) if data is None else data,
             "fn_index": dependency["fn_index"],
             "session_hash": session,
             "trigger_id": None,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import inspect
 import typing
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 
-from admin.service import AdminService, PendingHardware
+from admin.service import AdminService
 from admin.space_client import SpaceClient
 from admin.tab import _Tab, build_admin_tab, sign_in_problem
 from settings import load_settings
@@ -26,6 +27,12 @@ def profile(username: str) -> gr.OAuthProfile:
             "picture": "",
         }
     )
+
+
+def request(session: str = "tab-1", origin: str | None = "http://127.0.0.1:7860") -> SimpleNamespace:
+    """What a gr.Request offers the handlers: headers as the browser sent them, and the session hash."""
+    headers = {"host": "127.0.0.1:7860"} | ({"origin": origin} if origin else {})
+    return SimpleNamespace(headers=headers, session_hash=session)
 
 
 def tab_for(hub: HubStandIn) -> tuple[_Tab, gr.Blocks]:
@@ -66,14 +73,13 @@ def test_owner_sees_enabled_buttons_and_prices(hub_standin: HubStandIn) -> None:
 def test_owner_switches_hardware_in_two_steps_and_polling_starts(hub_standin: HubStandIn) -> None:
     tab, _ = tab_for(hub_standin)
     owner = profile("space-owner")
-    pending, confirm, row, message, *_ = tab.on_choose("a10g-small", "never", None, [], owner)
-    assert isinstance(pending, PendingHardware)
+    confirm, row, message, *_ = tab.on_choose("a10g-small", "never", None, [], owner, request())
     assert confirm.value == "Confirm: switch to a10g-small at $1.00/hour (sleep: never)"
     assert row.visible and "730 h" in message
     assert hub_standin.changes() == []
 
-    cleared, row, result, runtime, transitions, timer, state, seen, activity = tab.on_confirm(pending, None, [], owner)
-    assert cleared is None and not row.visible
+    row, result, runtime, transitions, timer, state, seen, activity = tab.on_confirm(None, [], owner, request())
+    assert not row.visible
     assert result.startswith("✅ Requested a10g-small")
     assert "a10g-small" in runtime and "requested" in runtime
     assert timer.active  # the Space is changing: poll
@@ -88,10 +94,18 @@ def test_owner_switches_hardware_in_two_steps_and_polling_starts(hub_standin: Hu
 
 def test_stranger_calling_confirm_directly_is_refused(hub_standin: HubStandIn) -> None:
     tab, _ = tab_for(hub_standin)
-    forged = PendingHardware("a100x8", "never", "", "")
-    result = tab.on_confirm(forged, None, [], profile("mallory"))[2]
+    tab.on_choose("a100x8", "never", None, [], profile("space-owner"), request())
+    row, result = tab.on_confirm(None, [], profile("mallory"), request())[:2]
     assert result.startswith("⚠️ Refused")
-    assert tab.on_pause(None, [], None)[0].startswith("⚠️ Refused")
+    assert row == gr.skip()  # the session's confirm row is left as it was
+    assert tab.on_pause(None, [], None, request())[0].startswith("⚠️ Refused")
+    assert hub_standin.changes() == []
+
+
+def test_owner_request_from_another_site_is_refused(hub_standin: HubStandIn) -> None:
+    tab, _ = tab_for(hub_standin)
+    result = tab.on_pause(None, [], profile("space-owner"), request(origin="https://evil.example"))[0]
+    assert result.startswith("⚠️ Refused") and "evil.example" in result
     assert hub_standin.changes() == []
 
 
