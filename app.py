@@ -7,7 +7,7 @@ import os
 import sys
 
 from redaction import install_log_redaction
-from models.zerogpu import gpu_decorator
+from models.zerogpu import zero_gpu_wrap
 from settings import SettingsError, load_settings
 
 log = logging.getLogger("app")
@@ -21,7 +21,7 @@ def main() -> None:
     except SettingsError as error:
         sys.exit(f"Configuration error: {error}")
     # Before torch is imported anywhere: on ZeroGPU, `spaces` must patch CUDA first.
-    gpu = gpu_decorator(settings.zero_gpu)
+    gpu = zero_gpu_wrap(settings.zero_gpu)
 
     import gradio as gr
 
@@ -29,11 +29,11 @@ def main() -> None:
     from diagnostics.cache import LatestReport, RunLimits
     from diagnostics.startup import start_background_summary, stop_probes_on_exit
     from diagnostics.tab import build_diagnostics_tab
+    from diagnostics.zerogpu_check import CHECK_SECONDS, ZeroGpuTorchCheck, torch_in_gpu_call
+    from diagnostics.zerogpu_tab import build_zerogpu_check
     from models.inference import Predictor
-    from models.inference_api import InferenceApi
     from models.inputs import Limits
     from models.loader import ModelLoadError, load_model
-    from models.routes import add_inference_routes
     from models.tab import build_demo_tab, build_unavailable_tab
 
     try:
@@ -61,22 +61,19 @@ def main() -> None:
     with gr.Blocks(title="GPU self-check", delete_cache=(3600, 86_400)) as demo:
         gr.Markdown("# GPU self-check\nA transformers demo that checks the GPU it runs on.")
         with gr.Tab("Demo"):
-            batcher = None
             if predictor is None:
                 build_unavailable_tab(problem)
             else:
-                batcher = build_demo_tab(predictor, settings, gpu)
+                build_demo_tab(predictor, settings, gpu)
         with gr.Tab("Diagnostics"):
             build_diagnostics_tab(diagnostics)
+            if gpu is not None:
+                build_zerogpu_check(ZeroGpuTorchCheck(gpu(torch_in_gpu_call, lambda: CHECK_SECONDS)))
         with gr.Tab("Admin"):
             build_admin_tab(settings)
 
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
-    # Not blocking yet: the lean JSON routes join the FastAPI app that launch() builds and serves.
-    demo.launch(mcp_server=settings.mcp_server, prevent_thread_lock=True)
-    if batcher is not None:
-        add_inference_routes(demo.app, InferenceApi(predictor, settings.queue_max_size), batcher.submit)
-    demo.block_thread()
+    demo.launch()
 
 
 if __name__ == "__main__":
