@@ -32,8 +32,10 @@ def main() -> None:
     from diagnostics.zerogpu_check import CHECK_SECONDS, ZeroGpuTorchCheck, torch_in_gpu_call
     from diagnostics.zerogpu_tab import build_zerogpu_check
     from models.inference import Predictor
+    from models.inference_api import InferenceApi
     from models.inputs import Limits
     from models.loader import ModelLoadError, load_model
+    from models.routes import add_inference_routes
     from models.tab import build_demo_tab, build_unavailable_tab
 
     try:
@@ -61,10 +63,11 @@ def main() -> None:
     with gr.Blocks(title="GPU self-check", delete_cache=(3600, 86_400)) as demo:
         gr.Markdown("# GPU self-check\nA transformers demo that checks the GPU it runs on.")
         with gr.Tab("Demo"):
+            batcher = None
             if predictor is None:
                 build_unavailable_tab(problem)
             else:
-                build_demo_tab(predictor, settings, gpu)
+                batcher = build_demo_tab(predictor, settings, gpu)
         with gr.Tab("Diagnostics"):
             build_diagnostics_tab(diagnostics)
             if gpu is not None:
@@ -73,7 +76,11 @@ def main() -> None:
             build_admin_tab(settings)
 
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
-    demo.launch()
+    # Not blocking yet: the lean JSON routes join the FastAPI app that launch() builds and serves.
+    demo.launch(mcp_server=settings.mcp_server, prevent_thread_lock=True)
+    if batcher is not None:
+        add_inference_routes(demo.app, InferenceApi(predictor, settings.queue_max_size), batcher.submit)
+    demo.block_thread()
 
 
 if __name__ == "__main__":

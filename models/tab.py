@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import gradio as gr
 
 from models.batching import Batcher
 from models.inference import Outcome, Predictor
+from models.inference_api import BatchItem, BatchResult, run_batch
 from models.inputs import InputError, Prepared
 from models.registry import OutputKind
 from models.zerogpu import GpuWrap, gpu_seconds
@@ -75,15 +77,25 @@ def _streamed(predictor: Predictor, gpu: GpuWrap | None) -> Callable:
 
 
 def _named_like(fn: Callable, predictor: Predictor) -> Callable:
-    """Give `fn(*values)` the task's parameter names, so the API reads `predict(source, candidates)`."""
+    """Give `fn(*values)` the task's parameter names, so the API reads `predict(source, candidates)`,
+    and a docstring in the form Gradio's MCP server reads into the `predict` tool's description."""
+    spec = predictor.model.spec
     fn.__signature__ = inspect.Signature(
-        [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in predictor.model.spec.inputs]
+        [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in spec.inputs]
+    )
+    args = "\n".join(f"    {f.name}: {f.label}." for f in spec.inputs)
+    fn.__doc__ = (
+        f"{spec.title} with {predictor.model.source.name}. {spec.description}\n\n"
+        f"Args:\n{args}\n\nReturns:\n    {spec.output_label}; notes on how the input was cleaned or cut.\n"
     )
     return fn
 
 
-def build_demo_tab(predictor: Predictor, settings: Settings, gpu: GpuWrap | None) -> None:
-    """Components and the `/predict` endpoint, inside the caller's `gr.Tab`.
+def build_demo_tab(
+    predictor: Predictor, settings: Settings, gpu: GpuWrap | None
+) -> Batcher[BatchItem, BatchResult] | None:
+    """Components and the `/predict` endpoint, inside the caller's `gr.Tab`. Returns the Batcher
+    `/predict` runs in, for the lean JSON routes to share (None when requests are not batched).
 
     `gpu` is None off ZeroGPU, where concurrent visitors' requests are batched; on ZeroGPU it
     wraps each visitor's own call in `spaces.GPU`.
@@ -109,13 +121,14 @@ def build_demo_tab(predictor: Predictor, settings: Settings, gpu: GpuWrap | None
     examples = gr.Examples(
         examples=[list(e) for e in spec.examples], inputs=inputs, label="Examples", elem_id="demo-examples"
     )
+    batcher = None
     if spec.streaming:
         fn, limit = _streamed(predictor, gpu), 1
     elif gpu is not None:
         # ZeroGPU queues and runs the calls; the limit only bounds the server threads waiting on it.
         fn, limit = _one_call_each(predictor, gpu), settings.max_batch_size
     else:
-        batcher = Batcher(predictor.predict_batch, settings.max_batch_size)
+        batcher = Batcher(partial(run_batch, predictor), settings.max_batch_size)
         # Enough handlers in flight to fill the next batch while the current one runs.
         fn, limit = _batched(predictor, batcher), 2 * settings.max_batch_size
     event = dict(
@@ -131,6 +144,7 @@ def build_demo_tab(predictor: Predictor, settings: Settings, gpu: GpuWrap | None
     gr.on([run.click, inputs[-1].submit], api_name="predict", **event)
     # One click on an example fills the inputs and runs them, through the same worker as /predict.
     examples.load_input_event.then(api_visibility="undocumented", **event)
+    return batcher
 
 
 def build_unavailable_tab(problem: str) -> None:
