@@ -1,4 +1,5 @@
-"""A light load generator for the app's /predict: asyncio + aiohttp over Gradio's plain HTTP API.
+"""A light load generator for the app's /predict (Gradio's plain HTTP API) and its lean /inference route:
+asyncio + aiohttp.
 
 One process, no thread per caller, so the client takes little of the CPU the server needs.
 """
@@ -71,11 +72,32 @@ async def call_predict(
     return "error", "stream ended without a result"
 
 
-async def run_load(url: str, callers: int, seconds: float, seed: int = 0, during=None) -> LoadResult:
-    """`callers` concurrent callers, each sending its next request as soon as the last one is answered.
+async def call_inference(
+    session: aiohttp.ClientSession, url: str, data: list, session_hash: str | None = None
+) -> tuple[str, str]:
+    """The same request through the lean route, in the Inference API's sentence-similarity format."""
+    source, candidates = data
+    body = {"inputs": {"source_sentence": source, "sentences": candidates.split("\n")}}
+    async with session.post(f"{url}/inference", json=body) as response:
+        if response.status == 503:
+            return "queue_full", await response.text()
+        if response.status != 200:
+            return "error", f"HTTP {response.status}: {(await response.text())[:200]}"
+        return "complete", await response.text()
+
+
+ROUTES = {"predict": call_predict, "inference": call_inference}
+
+
+async def run_load(
+    url: str, callers: int, seconds: float, seed: int = 0, during=None, route: str = "predict"
+) -> LoadResult:
+    """`callers` concurrent callers, each sending its next request as soon as the last one is answered,
+    through `route` ("predict": Gradio's API; "inference": the lean JSON route).
 
     `during`, if given, is an async callable started halfway through (e.g. a diagnostics re-run)."""
     result = LoadResult()
+    call = ROUTES[route]
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=300)
@@ -86,7 +108,7 @@ async def run_load(url: str, callers: int, seconds: float, seed: int = 0, during
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                outcome, detail = await call_predict(session, url, list(request_shape(rng)), session_hash)
+                outcome, detail = await call(session, url, list(request_shape(rng)), session_hash)
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 outcome, detail = "error", repr(error)
             if outcome == "complete":

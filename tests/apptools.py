@@ -20,12 +20,16 @@ def free_port() -> int:
 
 
 class AppProcess:
-    """`python app.py` with extra environment; `url` once it answers, `log()` for what it printed."""
+    """`python app.py` (or another Gradio `script`) with extra environment; `url` once it answers,
+    `log()` for what it printed."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, startup_timeout_s: float = 240.0):
+    def __init__(
+        self, env: dict[str, str], log_path: Path, startup_timeout_s: float = 240.0, script: Path = REPO / "app.py"
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.script = script
         self._timeout = startup_timeout_s
         self._env = {
             **os.environ,
@@ -41,19 +45,19 @@ class AppProcess:
     def __enter__(self) -> AppProcess:
         self._log_file = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=REPO, env=self._env, stdout=self._log_file, stderr=subprocess.STDOUT
+            [sys.executable, str(self.script)], cwd=REPO, env=self._env, stdout=self._log_file, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + self._timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {self.process.returncode}:\n{self.log()}")
+                raise RuntimeError(f"{self.script.name} exited with {self.process.returncode}:\n{self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/gradio_api/info", timeout=2):
                     return self
             except OSError:
                 time.sleep(0.5)
         self.__exit__(None, None, None)
-        raise TimeoutError(f"app.py did not answer within {self._timeout}s:\n{self.log()}")
+        raise TimeoutError(f"{self.script.name} did not answer within {self._timeout}s:\n{self.log()}")
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:
