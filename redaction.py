@@ -75,8 +75,22 @@ RELATED_PREFIXES = ("CUDA_", "NVIDIA_", "NCCL_", "XLA_", "TF_", "JAX_", "PYTORCH
 # A second guard inside the allow-list (NVIDIA_API_KEY starts with NVIDIA_), and the names whose values are
 # scrubbed from every text: words of the name split at "_", "-" or ".", a trailing plural "S" ignored.
 _SECRET_WORDS = frozenset(
-    {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PASSPHRASE", "CREDENTIAL", "CREDS", "KEY", "APIKEY",
-     "PRIVATE", "AUTH", "COOKIE", "DSN"}
+    {
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PASSPHRASE",
+        "CREDENTIAL",
+        "CREDS",
+        "KEY",
+        "APIKEY",
+        "PRIVATE",
+        "AUTH",
+        "COOKIE",
+        "DSN",
+    }
 )
 _SECRET_WORD_ENDINGS = ("TOKEN", "SECRET", "PASSWORD", "APIKEY")
 

@@ -6,9 +6,6 @@ The app is the real app.py, with HF_ENDPOINT pointing at the Hub stand-in and a 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator

@@ -237,15 +237,26 @@ def test_concurrent_readers_share_one_hub_request(hub_standin: HubStandIn) -> No
 
 @pytest.mark.parametrize(
     ("origin", "referer"),
-    [("https://evil.example", None), (None, None), ("null", None), (None, "https://evil.example/page"),
-     (f"http://{HOST}.evil.example", None), (f"http://user@{HOST}", None)],
+    [
+        ("https://evil.example", None),
+        (None, None),
+        ("null", None),
+        (None, "https://evil.example/page"),
+        (f"http://{HOST}.evil.example", None),
+        (f"http://user@{HOST}", None),
+    ],
 )
 def test_owner_cookie_from_another_page_changes_nothing(hub_standin: HubStandIn, origin, referer) -> None:
     """The owner signed in, but the request does not come from the app's own page: refused, counted cross-site."""
     service = service_for(hub_standin)
     request = Caller(OWNER, session="tab-1", origin=origin, referer=referer, host=HOST)
-    outcomes = [service.pause(request), service.restart(request, False), service.stop_billing(request),
-                service.prepare_hardware(request, "t4-small", "1 h"), service.confirm_hardware(request)]
+    outcomes = [
+        service.pause(request),
+        service.restart(request, False),
+        service.stop_billing(request),
+        service.prepare_hardware(request, "t4-small", "1 h"),
+        service.confirm_hardware(request),
+    ]
     assert all(not o.ok and o.message.startswith("Refused:") for o in outcomes)
     assert hub_standin.changes() == []
     assert service.activity.refused().by_kind == {"cross-site": len(outcomes)}
@@ -258,8 +269,12 @@ def test_referer_stands_in_for_a_missing_origin(hub_standin: HubStandIn) -> None
 
 def test_on_spaces_only_the_space_and_the_hub_may_send_changes(hub_standin: HubStandIn) -> None:
     settings = load_settings(
-        {"SPACE_ID": hub_standin.space_id, "SPACE_AUTHOR_NAME": OWNER, "HF_TOKEN": hub_standin.token,
-         "SPACE_HOST": "space-owner-gpu-self-check.hf.space"}
+        {
+            "SPACE_ID": hub_standin.space_id,
+            "SPACE_AUTHOR_NAME": OWNER,
+            "HF_TOKEN": hub_standin.token,
+            "SPACE_HOST": "space-owner-gpu-self-check.hf.space",
+        }
     )
     client = SpaceClient(hub_standin.space_id, hub_standin.token, endpoint=hub_standin.url)
     service = AdminService(settings, client=client, repeat_window_s=0)
@@ -284,7 +299,9 @@ def test_pending_choice_belongs_to_the_user_and_session_that_made_it(hub_standin
     assert "Nothing to confirm" in service.confirm_hardware(caller(OWNER, session="other-tab")).message
     assert hub_standin.changes() == []
     outcome = service.confirm_hardware(caller(OWNER, session="s"))
-    assert outcome.ok and [r.body for r in hub_standin.changes()] == [{"flavor": "a10g-small", "sleepTimeSeconds": 3600}]
+    assert outcome.ok and [r.body for r in hub_standin.changes()] == [
+        {"flavor": "a10g-small", "sleepTimeSeconds": 3600}
+    ]
     assert "Nothing to confirm" in service.confirm_hardware(caller(OWNER, session="s")).message
 
 

@@ -124,8 +124,18 @@ def test_log_records_are_scrubbed_message_arguments_and_traceback(caplog):
 
 
 @pytest.mark.parametrize(
-    "name", ["HF_TOKEN", "OAUTH_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "API_KEY", "OPENAI_APIKEY",
-             "GITHUB_AUTH", "HUGGINGFACEHUB_API_TOKEN", "session-cookie"],
+    "name",
+    [
+        "HF_TOKEN",
+        "OAUTH_CLIENT_SECRET",
+        "AWS_SECRET_ACCESS_KEY",
+        "DB_PASSWORD",
+        "API_KEY",
+        "OPENAI_APIKEY",
+        "GITHUB_AUTH",
+        "HUGGINGFACEHUB_API_TOKEN",
+        "session-cookie",
+    ],
 )
 def test_secret_names_are_recognised(name):
     from redaction import is_secret_name
