@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/flood.py [--callers 8] [--seconds 30] [--diagnostics 200] [--bad-rate 10]
 
-Three phases of `--seconds` each, `--callers` Demo visitors calling /predict throughout:
+Four phases of `--seconds` each, `--callers` Demo visitors calling /predict throughout:
   1. baseline: Demo traffic alone;
-  2. diagnostics flood: `--diagnostics` calls to /diagnostics and /diagnostics_smoke (one in four) by
+  2. one diagnostics call: what a single probe run costs the Demo, the floor for phase 3;
+  3. diagnostics flood: `--diagnostics` calls to /diagnostics and /diagnostics_smoke (one in four) by
      plain HTTP, each with a fresh session, spread over the phase;
-  3. bad Demo traffic: bad /predict requests (a lone surrogate, wrong types, wrong counts) at `--bad-rate`/s.
+  4. bad Demo traffic: bad /predict requests (a lone surrogate, wrong types, wrong counts) at `--bad-rate`/s.
 Prints good requests failed (target 0), the Demo's p95 during each flood against the baseline (target
 at most 2x) and probe runs started in the diagnostics flood (target at most one per minimum interval).
 """
@@ -130,7 +131,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
     parser.add_argument("--diagnostics", type=int, default=200, help="diagnostics calls in the flood")
     parser.add_argument("--bad-rate", type=float, default=10.0, help="bad /predict requests per second")
-    parser.add_argument("--min-interval", type=float, default=20.0, help="DIAGNOSTICS_MIN_INTERVAL for the app")
+    parser.add_argument("--min-interval", type=float, default=10.0, help="DIAGNOSTICS_MIN_INTERVAL for the app")
     args = parser.parse_args()
     log_path = Path(tempfile.mkdtemp()) / "app.log"
     env = {
@@ -141,6 +142,10 @@ def main() -> None:
     with AppProcess(env, log_path) as app:
         asyncio.run(run_load(app.url, args.callers, 5))  # warm-up
         baseline = asyncio.run(run_load(app.url, args.callers, args.seconds))
+        one_run, _ = asyncio.run(
+            with_demo_traffic(app.url, args.callers, args.seconds, diagnostics_flood(app.url, 1, 0))
+        )
+        time.sleep(max(0.0, args.min_interval - args.seconds))  # so the flood may start a run of its own
         before = runs_started(app.log())
         started = time.monotonic()
         flooded, diagnostics = asyncio.run(
@@ -156,6 +161,7 @@ def main() -> None:
     base_p95 = baseline.percentile(0.95)
     print(f"{args.callers} Demo callers, phases of {args.seconds:g} s, DIAGNOSTICS_MIN_INTERVAL={args.min_interval:g} s")
     print(line("baseline", baseline))
+    print(line("one diagnostics run", one_run, base_p95))
     print(line("diagnostics flood", flooded, base_p95))
     print(line("bad Demo requests", bad_load, base_p95))
     print(f"diagnostics calls: {args.diagnostics} -> {dict(diagnostics)}")
