@@ -3,7 +3,8 @@
 Gradio's own `batch=True` fails a whole batch when one request in it is bad, and its input
 validator breaks on batched events (Gradio 6.31 hands it one list instead of one value per
 input). Batching here, behind a per-request Gradio handler, keeps bad input the caller's own
-problem: each request is validated alone and only good ones are batched.
+problem: each request is validated alone and only good ones are batched, and a batch that raises
+anyway is split until the request that makes it raise fails alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ Result = TypeVar("Result")
 
 class Batcher(Generic[Item, Result]):
     """Runs `run_batch` on up to `max_batch_size` waiting items at a time, one batch after another,
-    in a worker thread so the event loop keeps accepting requests meanwhile."""
+    in a worker thread so the event loop keeps accepting requests meanwhile.
+
+    When a batch raises, its halves run again, down to single items: every item that succeeds
+    alone is served, and only an item that fails alone gets the exception. One culprit in a batch
+    of n costs about 2·log2(n) extra runs; a failure of every item (a broken model) costs 2n − 1.
+    """
 
     def __init__(self, run_batch: Callable[[Sequence[Item]], Sequence[Result]], max_batch_size: int):
         self._run_batch = run_batch
@@ -36,17 +42,32 @@ class Batcher(Generic[Item, Result]):
     async def _drain(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[: self.max_batch_size], self._waiting[self.max_batch_size :]
-            # A caller that gave up (closed tab, cancelled call) costs no compute.
-            batch = [(item, future) for item, future in batch if not future.done()]
-            if not batch:
-                continue
-            try:
-                results = await asyncio.to_thread(self._run_batch, [item for item, _ in batch])
-            except Exception as error:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), result in zip(batch, results):
+            await self._serve(batch)
+
+    async def _serve(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        # A caller that gave up (closed tab, cancelled call) costs no compute, also between retries.
+        batch = [(item, future) for item, future in batch if not future.done()]
+        if not batch:
+            return
+        try:
+            results = await asyncio.to_thread(self._run_checked, [item for item, _ in batch])
+        except Exception as error:
+            if len(batch) == 1:
+                future = batch[0][1]
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(error)
+                return
+            middle = len(batch) // 2
+            await self._serve(batch[:middle])
+            await self._serve(batch[middle:])
+            return
+        for (_, future), result in zip(batch, results):
+            if not future.done():
+                future.set_result(result)
+
+    def _run_checked(self, items: list[Item]) -> Sequence[Result]:
+        results = self._run_batch(items)
+        # A short answer would leave some callers waiting forever: treat it as the batch failing.
+        if len(results) != len(items):
+            raise RuntimeError(f"run_batch returned {len(results)} results for {len(items)} items")
+        return results

@@ -10,6 +10,9 @@ from models.registry import FieldKind, FieldSpec, TaskSpec
 
 # C0/C1 control characters except tab and the line breaks: they break tokenisers and terminals alike.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Lone UTF-16 surrogates: valid JSON ("\ud800"), e.g. from a client that cut an emoji in half, but not text:
+# the Rust tokenisers refuse the whole batch they arrive in. Paired ones never reach here (JSON joins them).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # What visitors type for "the mask", whatever the model's own mask token is.
 MASK_SPELLINGS = ("[MASK]", "<mask>")
 
@@ -36,7 +39,7 @@ class Prepared:
     """What was changed on the way, told to the caller, e.g. "Text was cut to 10000 characters"."""
 
 
-def _clean_text(value: object, field: FieldSpec, limits: Limits, notes: list[str]) -> str:
+def _clean_text(value: object, field: FieldSpec, notes: list[str]) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -44,29 +47,43 @@ def _clean_text(value: object, field: FieldSpec, limits: Limits, notes: list[str
     text, removed = _CONTROL.subn("", value)
     if removed:
         notes.append(f"{field.label}: removed {removed} control character(s).")
+    text, removed = _SURROGATE.subn("", text)
+    if removed:
+        notes.append(f"{field.label}: removed {removed} character(s) that are not valid Unicode (lone surrogates).")
     text = text.strip()
     if not text:
         raise InputError(field, f"{field.label} is empty: type some text.")
-    if len(text) > limits.max_input_chars:
-        notes.append(
-            f"{field.label} was cut from {len(text):,} to {limits.max_input_chars:,} characters (MAX_INPUT_CHARS)."
-        )
-        text = text[: limits.max_input_chars].rstrip()
     return text
 
 
+def _cut(text: str, field: FieldSpec, limits: Limits, notes: list[str]) -> str:
+    if len(text) <= limits.max_input_chars:
+        return text
+    notes.append(f"{field.label} was cut from {len(text):,} to {limits.max_input_chars:,} characters (MAX_INPUT_CHARS).")
+    return text[: limits.max_input_chars].rstrip()
+
+
+def _items(text: str, field: FieldSpec) -> tuple[tuple[str, ...], bool]:
+    """Distinct non-empty items of a list field, in order, and whether repeats were dropped."""
+    pieces = [p.strip() for p in re.split(r"[\n,]" if field.split_commas else r"\n", text)]
+    given = [p for p in pieces if p]
+    items = tuple(dict.fromkeys(given))
+    return items, len(items) < len(given)
+
+
 def _split_items(text: str, field: FieldSpec, limits: Limits, notes: list[str]) -> tuple[str, ...]:
-    pieces = re.split(r"[\n,]" if field.split_commas else r"\n", text)
-    items = tuple(dict.fromkeys(p.strip() for p in pieces if p.strip()))
-    if len(items) < sum(1 for p in pieces if p.strip()):
-        notes.append(f"{field.label}: dropped repeated entries.")
+    # Counted before MAX_INPUT_CHARS cuts the text: "10,000 given", not however many fit in the cut.
+    items, repeated = _items(text, field)
     if not items:
         raise InputError(field, f"{field.label} is empty: give at least one, one per line.")
     if len(items) > limits.max_candidates:
         raise InputError(
-            field, f"{field.label}: {len(items)} given, at most {limits.max_candidates} allowed (MAX_CANDIDATES)."
+            field, f"{field.label}: {len(items):,} given, at most {limits.max_candidates} allowed (MAX_CANDIDATES)."
         )
-    return items
+    if repeated:
+        notes.append(f"{field.label}: dropped repeated entries.")
+    cut = _cut(text, field, limits, notes)
+    return items if cut == text else _items(cut, field)[0]
 
 
 def _one_mask(text: str, field: FieldSpec, mask_token: str) -> str:
@@ -81,9 +98,10 @@ def _one_mask(text: str, field: FieldSpec, mask_token: str) -> str:
 def _prepare_field(
     spec: TaskSpec, field: FieldSpec, value: object, limits: Limits, mask_token: str | None, notes: list[str]
 ) -> str | tuple[str, ...]:
-    text = _clean_text(value, field, limits, notes)
+    text = _clean_text(value, field, notes)
     if field.kind is FieldKind.LIST:
         return _split_items(text, field, limits, notes)
+    text = _cut(text, field, limits, notes)
     if spec.name == "fill-mask" and mask_token:
         return _one_mask(text, field, mask_token)
     return text

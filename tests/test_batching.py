@@ -32,6 +32,78 @@ def test_requests_arriving_while_busy_run_together_in_order():
     assert batches == [[0], [1, 2, 3], [4, 5]]
 
 
+def _run_all_at_once(run, items, max_batch_size):
+    """Submit every item while the worker is held on a first item, so they form full batches."""
+    release = threading.Event()
+
+    def held(batch):
+        if batch == ["hold"]:
+            release.wait(5)
+            return ["held"]
+        return run(batch)
+
+    async def scenario():
+        batcher = Batcher(held, max_batch_size=max_batch_size)
+        first = asyncio.create_task(batcher.submit("hold"))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.create_task(batcher.submit(item)) for item in items]
+        await asyncio.sleep(0.05)
+        release.set()
+        await first
+        # Bounded: a caller left waiting must fail the test, not hang it.
+        return await asyncio.wait_for(asyncio.gather(*rest, return_exceptions=True), timeout=10)
+
+    return asyncio.run(scenario())
+
+
+def test_one_bad_item_fails_alone_and_its_batch_mates_are_served():
+    runs: list[list[str]] = []
+
+    def run(batch):
+        runs.append(list(batch))
+        if "bad" in batch:
+            raise TypeError("TextEncodeInput must be Union[...]")
+        return [item.upper() for item in batch]
+
+    items = [f"good{i}" for i in range(7)]
+    items.insert(5, "bad")
+    results = _run_all_at_once(run, items, max_batch_size=8)
+
+    assert [r for r in results if not isinstance(r, Exception)] == [f"GOOD{i}" for i in range(7)]
+    failed = results[5]
+    assert isinstance(failed, TypeError) and "TextEncodeInput" in str(failed)
+    # The whole batch, then halves down to the culprit: log2(8) levels, not one run per item.
+    assert runs[0] == items and ["bad"] in runs and len(runs) == 1 + 2 * 3
+
+
+def test_several_bad_items_each_fail_alone():
+    def run(batch):
+        if any(item.startswith("bad") for item in batch):
+            raise ValueError("cannot")
+        return list(batch)
+
+    items = ["bad0", "a", "b", "bad1", "c", "d", "e", "bad2"]
+    results = _run_all_at_once(run, items, max_batch_size=8)
+    for item, result in zip(items, results):
+        assert isinstance(result, ValueError) if item.startswith("bad") else result == item
+
+
+def test_a_failure_of_every_item_reaches_every_caller():
+    def run(batch):
+        raise RuntimeError("CUDA error: device-side assert triggered")
+
+    results = _run_all_at_once(run, ["a", "b", "c"], max_batch_size=4)
+    assert all(isinstance(r, RuntimeError) for r in results)
+
+
+def test_a_batch_that_answers_short_does_not_leave_callers_waiting():
+    def run(batch):
+        return [item.upper() for item in batch][:1]  # loses all but the first answer
+
+    results = _run_all_at_once(run, ["a", "b", "c"], max_batch_size=4)
+    assert results == ["A", "B", "C"]
+
+
 def test_a_failing_batch_fails_only_its_callers():
     def run(items):
         if "bad" in items:

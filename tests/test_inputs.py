@@ -69,3 +69,53 @@ def test_fill_mask_needs_exactly_one_mask(text, found):
 def test_a_wrong_number_of_inputs_is_refused():
     with pytest.raises(InputError, match="Expected 2 inputs"):
         prepare(SIMILARITY, ["only one"], LIMITS)
+
+
+def test_lone_surrogates_are_removed_and_reported():
+    # Valid JSON ("x\ud800") that the Rust tokenisers refuse, failing every request batched with it.
+    prepared = prepare(SIMILARITY, ["x\ud800y", "a\udfff\nb"], LIMITS)
+    assert prepared.values == ("xy", ("a", "b"))
+    assert prepared.notes == (
+        "Source sentence: removed 1 character(s) that are not valid Unicode (lone surrogates).",
+        "Candidates, one per line: removed 1 character(s) that are not valid Unicode (lone surrogates).",
+    )
+
+
+def test_text_of_nothing_but_surrogates_is_empty():
+    with pytest.raises(InputError, match="Source sentence is empty"):
+        prepare(SIMILARITY, ["\ud800\udc00 ", "a"], LIMITS)
+
+
+@pytest.mark.parametrize("value", [12, 1.5, True, {"text": "a"}, ["a", "b"], b"bytes"])
+def test_anything_but_text_is_refused_with_its_type(value):
+    with pytest.raises(InputError, match=f"Source sentence must be text, not {type(value).__name__}"):
+        prepare(SIMILARITY, [value, "a"], LIMITS)
+
+
+def test_candidates_are_counted_before_the_text_is_cut():
+    candidates = "\n".join(f"candidate {i}" for i in range(10_000))
+    with pytest.raises(InputError, match="10,000 given, at most 3 allowed"):
+        prepare(SIMILARITY, ["a", candidates], LIMITS)
+
+
+def test_long_candidates_are_cut_to_max_input_chars():
+    prepared = prepare(SIMILARITY, ["a", "short\n" + "long " * 100], LIMITS)
+    assert sum(map(len, prepared.values[1])) <= LIMITS.max_input_chars
+    assert prepared.values[1][0] == "short"
+    assert "Candidates, one per line was cut from 505 to 100 characters" in prepared.notes[0]
+
+
+def test_every_code_point_that_survives_cleaning_can_be_tokenised_by_the_default_model():
+    from transformers import AutoTokenizer
+
+    from models.loader import embedded_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
+    # Every 7th code point, all surrogates and noncharacters, and a 10,000-character "word".
+    code_points = {*range(0, 0x110000, 7), *range(0xD800, 0xE000), *range(0xFDD0, 0xFDF0), 0xFFFE, 0xFFFF, 0x10FFFF}
+    text = "".join(map(chr, sorted(code_points)))
+    roomy = Limits(max_input_chars=len(text), max_candidates=3)
+    prepared = prepare(SIMILARITY, [text, "x" * 10_000 + "\ud800"], roomy)
+    assert "\ud800" not in prepared.values[0]
+    encoded = tokenizer([prepared.values[0], *prepared.values[1]], padding=True, truncation=True, max_length=256)
+    assert len(encoded["input_ids"]) == 2
