@@ -16,7 +16,8 @@ def test_summary_is_logged_in_the_background_and_kept_for_the_tab(monkeypatch, c
         thread = start_background_summary(latest)
         assert thread.daemon
         thread.join(120)
-    messages = [r.getMessage() for r in caplog.records if r.name == "diagnostics"]
+    started, *messages = [r.getMessage() for r in caplog.records if r.name == "diagnostics"]
+    assert started == "diagnostics run 1 started"
     assert messages[0].startswith("diagnostics FAIL in ")
     assert [m.split()[0] for m in messages[1:]] == ["gpu", "wheels", "torch", "jax", "tensorflow"]
     assert "import failed" in messages[3] and "killed by SIGSEGV" in messages[5]
