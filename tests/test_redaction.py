@@ -81,13 +81,21 @@ def test_cli_output_holds_no_secret(leaky_env: str):
     assert REDACTED in markdown.stdout
 
 
-def test_tab_handlers_hold_no_secret(leaky_env: str):
-    from diagnostics.cache import LatestReport
-    from diagnostics.tab import render, run_diagnostics
+def test_tab_json_displays_and_download_hold_no_secret(leaky_env: str, tmp_path):
+    """What /diagnostics returns, every display of the page, and the downloadable JSON file."""
+    from pathlib import Path
 
-    data = run_diagnostics(LatestReport(timeout_s=60))
+    from diagnostics.cache import LatestReport
+    from diagnostics.downloads import ReportFiles
+    from diagnostics.tab import ReportViews
+
+    reports = LatestReport(timeout_s=60)
+    views = ReportViews(reports, ReportFiles(parent=tmp_path))
+    data = views.answer_json(reports.refresh())
     _clean(json.dumps(data))
-    _clean(json.dumps([str(value) for value in render(data)]))
+    *displays, download = views.render(data)
+    _clean(json.dumps([str(value) for value in displays]))
+    _clean(Path(download.value["path"]).read_text())
 
 
 def test_startup_log_holds_no_secret(leaky_env: str, caplog: pytest.LogCaptureFixture):
