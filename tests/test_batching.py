@@ -88,6 +88,25 @@ def test_several_bad_items_each_fail_alone():
         assert isinstance(result, ValueError) if item.startswith("bad") else result == item
 
 
+def test_the_default_models_tokenizer_refusing_one_request_fails_only_that_request():
+    """The failure of issue 9, with the real model: a lone surrogate that got past cleaning."""
+    import dataclasses
+
+    from models.inference import Predictor
+    from models.inputs import Limits
+    from models.loader import load_model
+    from settings import load_settings
+
+    predictor = Predictor(load_model(load_settings({})), Limits(10_000, 32), max_new_tokens=8)
+    good = [predictor.prepare([f"sentence number {i}", f"number {i}\nsomething else"]) for i in range(7)]
+    unclean = dataclasses.replace(good[0], values=("x\ud800", ("a", "b")))
+    results = _run_all_at_once(predictor.predict_batch, [*good[:3], unclean, *good[3:]], max_batch_size=8)
+
+    assert isinstance(results[3], TypeError)
+    served = [r for r in results if not isinstance(r, Exception)]
+    assert [next(iter(outcome.value)) for outcome in served] == [f"number {i}" for i in range(7)]
+
+
 def test_a_failure_of_every_item_reaches_every_caller():
     def run(batch):
         raise RuntimeError("CUDA error: device-side assert triggered")
