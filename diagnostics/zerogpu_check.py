@@ -126,11 +126,12 @@ class ZeroGpuTorchCheck:
                 return self._last[1]
             if self._failed_at is not None and now - self._failed_at < self._retry_after_failure_s:
                 wait = self._retry_after_failure_s - (now - self._failed_at)
-                raise CheckRefused(f"A ZeroGPU check failed {now - self._failed_at:.0f} s ago: try again in {wait:.0f} s.")
+                ago = now - self._failed_at
+                raise CheckRefused(f"A ZeroGPU check failed {ago:.0f} s ago: try again in {wait:.0f} s.")
             self.calls += 1
             try:
                 torch_facts = self._run()
-            except BaseException:
+            except Exception:
                 self._failed_at = self._clock()
                 raise
             result = CheckResult(torch_facts, datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -146,7 +147,9 @@ def to_markdown(result: CheckResult) -> str:
     elif t.problem:
         verdict = f"**torch sees the GPU but cannot compute on it:** `{t.problem}`"
     elif not t.ok:
-        verdict = f"**The GPU's matmul differs from the CPU's by {t.matmul_max_error:.3g}** (more than {MATMUL_TOLERANCE})."
+        verdict = (
+            f"**The GPU's matmul differs from the CPU's by {t.matmul_max_error:.3g}** (more than {MATMUL_TOLERANCE})."
+        )
     else:
         verdict = "**torch computes on the ZeroGPU GPU.**"
     rows = [
@@ -156,9 +159,11 @@ def to_markdown(result: CheckResult) -> str:
         ("torch built for CUDA", t.cuda_build or "no (CPU build)"),
     ]
     if t.arch_compiled is not None:
-        rows.append(("torch compiled for this GPU", "yes" if t.arch_compiled else f"no: needs sm_{t.capability.replace('.', '')}"))
+        needs = f"no: needs sm_{t.capability.replace('.', '')}"
+        rows.append(("torch compiled for this GPU", "yes" if t.arch_compiled else needs))
     if t.matmul_max_error is not None:
         rows.append((f"{MATMUL_SIZE}x{MATMUL_SIZE} matmul, max |GPU - CPU|", f"{t.matmul_max_error:.3g}"))
     rows.append(("Time inside the GPU call", f"{t.seconds:.2f} s"))
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    return f"{verdict}\n\n| | |\n|---|---|\n{table}\n\nChecked at {result.checked_at} (shared for {MIN_INTERVAL_S / 60:.0f} min)."
+    shared = f"Checked at {result.checked_at}; every visitor sees this result for {MIN_INTERVAL_S / 60:.0f} min."
+    return f"{verdict}\n\n| | |\n|---|---|\n{table}\n\n{shared}"

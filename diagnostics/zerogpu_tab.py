@@ -28,5 +28,6 @@ def build_zerogpu_check(check: ZeroGpuTorchCheck) -> None:
             raise gr.Error(str(refused), title="ZeroGPU check", print_exception=False) from None
 
     # A gr.Error from spaces.GPU (e.g. "ZeroGPU quota exceeded") reaches only the caller it belongs to.
-    run.click(check_torch, outputs=shown, api_name="zerogpu_torch_check", concurrency_id="zerogpu_check",
-              concurrency_limit=1)
+    run.click(
+        check_torch, outputs=shown, api_name="zerogpu_torch_check", concurrency_id="zerogpu_check", concurrency_limit=1
+    )

@@ -14,8 +14,8 @@ from models.loader import EMBEDDED_MODEL_NAME
 from tests.apptools import REPO
 
 # Every key documented in the Hub's Spaces configuration reference ("All the accepted parameters are
-# listed below"), huggingface/hub-docs docs/hub/spaces-config-reference.md at
-# https://github.com/huggingface/hub-docs/blob/242f4a1eeb867daf4ac3f44026a5df4a68908a3d/docs/hub/spaces-config-reference.md
+# listed below"), huggingface/hub-docs at commit 242f4a1eeb867daf4ac3f44026a5df4a68908a3d (2026-08-22):
+# https://github.com/huggingface/hub-docs/blob/242f4a1/docs/hub/spaces-config-reference.md
 CONFIG_REFERENCE_KEYS = frozenset(
     {
         "title", "emoji", "colorFrom", "colorTo", "sdk", "python_version", "sdk_version",
