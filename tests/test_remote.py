@@ -1,0 +1,308 @@
+"""The remote backend (INFERENCE_URL) against a stand-in server speaking TEI's formats: requests, answers,
+failures and waiting, through the real huggingface_hub.InferenceClient."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from models.inputs import Limits
+from models.registry import TaskError, get_task
+from models.remote import (
+    BackendCheck,
+    BackendInfo,
+    Failed,
+    RemoteModel,
+    RemotePredictor,
+    RemoteSource,
+    WaitPolicy,
+    connect,
+    resolve_task,
+)
+from tests.apptools import free_port
+
+TOKEN = "hf_remoteTestTokenValue1234567890"
+TEI_INFO = {
+    "model_id": "BAAI/bge-small-en-v1.5",
+    "model_type": {"embedding": {"pooling": "cls"}},
+    "max_client_batch_size": 3,
+    "version": "1.8.0",
+}
+
+
+def vector(text: str) -> list[float]:
+    """A fixed, text-dependent embedding: the stand-in's "model"."""
+    rng = np.random.default_rng(sum(map(ord, text)))
+    return rng.normal(size=8).tolist()
+
+
+@dataclass
+class Behaviour:
+    info: dict | None = field(default_factory=lambda: dict(TEI_INFO))
+    unavailable: int = 0
+    """Answer 503 to this many inference calls first."""
+    delay_s: float = 0.0
+    classifier: bool = False
+    bodies: list = field(default_factory=list)
+    auth: list = field(default_factory=list)
+    info_calls: int = 0
+
+
+class StandIn(BaseHTTPRequestHandler):
+    behaviour: Behaviour
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except BrokenPipeError:  # the client gave up (the timeout test)
+            pass
+
+    def do_GET(self) -> None:
+        b = self.behaviour
+        if self.path == "/info" and b.info is not None:
+            b.info_calls += 1
+            self._send(200, b.info)
+        else:
+            self._send(404, {"error": "Not Found"})
+
+    def do_POST(self) -> None:
+        b = self.behaviour
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        b.bodies.append(body)
+        b.auth.append(self.headers.get("Authorization"))
+        if b.delay_s:
+            time.sleep(b.delay_s)
+        if b.unavailable:
+            b.unavailable -= 1
+            self._send(503, {"error": "Service Unavailable"}, {"Retry-After": "0"})
+            return
+        texts = body["inputs"] if isinstance(body["inputs"], list) else [body["inputs"]]
+        if any("BAD" in text for text in texts):
+            self._send(422, {"error": f"Input validation error: refused (token {TOKEN})", "error_type": "Validation"})
+            return
+        if b.classifier:  # TEI's /predict: a flat list for one text, a list per text for a batch
+            scores = [{"label": "POSITIVE", "score": 0.25}, {"label": "NEGATIVE", "score": 0.75}]
+            self._send(200, [scores] * len(body["inputs"]) if isinstance(body["inputs"], list) else scores)
+            return
+        self._send(200, [vector(text) for text in texts])
+
+
+@pytest.fixture(autouse=True)
+def online_to_the_stand_in(monkeypatch):
+    """Tests run with HF_HUB_OFFLINE=1 so nothing reaches the Hub; the client must reach the stand-in."""
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Behaviour]]:
+    behaviour = Behaviour()
+    handler = type("Handler", (StandIn,), {"behaviour": behaviour})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", behaviour
+    httpd.shutdown()
+    httpd.server_close()
+
+
+LIMITS = Limits(max_input_chars=1000, max_candidates=8)
+
+
+class FakeTime:
+    """Sleeps that only move a clock: waiting is tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def predictor(url: str, task: str = "sentence-similarity", max_wait_s: float = 30.0, timeout_s: float = 10.0,
+              fake: FakeTime | None = None, info: BackendInfo | None = None) -> RemotePredictor:
+    fake = fake or FakeTime()
+    model = RemoteModel(get_task(task), RemoteSource("stand-in"), info or BackendInfo(), "TASK")
+    return RemotePredictor(url, TOKEN, model, LIMITS, timeout_s, WaitPolicy(max_wait_s, fake.sleep, fake.clock))
+
+
+def cosine_ranking(source: str, candidates: list[str]) -> list[str]:
+    s = np.array(vector(source))
+    scores = {c: np.dot(vector(c), s) / np.linalg.norm(vector(c)) / np.linalg.norm(s) for c in candidates}
+    return sorted(candidates, key=scores.__getitem__, reverse=True)
+
+
+# --- what the backend says about itself -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("info", "task", "refused", "engine"),
+    [
+        (TEI_INFO, "sentence-similarity", None, "Text Embeddings Inference 1.8.0"),
+        ({"model_type": {"classifier": {"id2label": {}}}, "version": "1.8.0"}, "text-classification", None,
+         "Text Embeddings Inference 1.8.0"),
+        ({"model_type": {"reranker": {}}}, None, "reranker", "Text Embeddings Inference"),
+        ({"model_id": "gpt2", "model_pipeline_tag": "text-generation", "version": "3.0"}, "text-generation", None,
+         "Text Generation Inference 3.0"),
+        ({"model_pipeline_tag": "feature-extraction"}, "sentence-similarity", None, "Text Generation Inference"),
+        ({"model_pipeline_tag": "image-to-text"}, None, "image-to-text", "Text Generation Inference"),
+        ({"detail": "Not Found"}, None, None, None),
+        ([1, 2], None, None, None),
+    ],
+)
+def test_info_tells_the_task_and_engine(info, task, refused, engine):
+    parsed = BackendInfo.from_json(info)
+    assert (parsed.task, parsed.refused_task, parsed.engine) == (task, refused, engine)
+
+
+def test_task_comes_from_the_setting_then_info_then_the_default():
+    tei = BackendInfo.from_json(TEI_INFO)
+    assert resolve_task("fill-mask", tei)[0].name == "fill-mask"
+    assert resolve_task(None, tei) == (get_task("sentence-similarity"), "the backend's /info")
+    assert resolve_task(None, BackendInfo())[0].name == "sentence-similarity"
+    with pytest.raises(TaskError, match="reranker"):
+        resolve_task(None, BackendInfo.from_json({"model_type": {"reranker": {}}}))
+    with pytest.raises(TaskError, match="streamed"):
+        resolve_task("text-generation", BackendInfo())
+
+
+def test_connect_reads_info_and_survives_a_backend_that_is_down(server):
+    url, behaviour = server
+    up = connect(url, TOKEN, None, LIMITS, 5.0, 5.0)
+    assert up.model.source.name == "BAAI/bge-small-en-v1.5" and up.model.task_source == "the backend's /info"
+    assert "Text Embeddings Inference 1.8.0" in up.where_it_runs()
+    down = connect(f"http://127.0.0.1:{free_port()}", TOKEN, None, LIMITS, 5.0, 5.0)
+    assert down.model.spec.name == "sentence-similarity" and down.model.source.name == "the model at INFERENCE_URL"
+
+
+# --- answers ---------------------------------------------------------------------------------------------------
+
+
+def test_similarity_ranks_by_cosine_in_calls_of_the_backends_batch_size(server):
+    url, behaviour = server
+    remote = predictor(url, info=BackendInfo.from_json(TEI_INFO))
+    requests = [("a guitar", "strumming\nslicing\nmusic on stage"), ("password", "login\nweather\nstrumming")]
+    outcomes = remote.predict_batch([remote.prepare(r) for r in requests])
+    for (source, candidates), outcome in zip(requests, outcomes):
+        assert list(outcome.value) == cosine_ranking(source, candidates.split("\n"))
+        assert all(-1 <= score <= 1 for score in outcome.value.values())
+    sent = [text for body in behaviour.bodies for text in body["inputs"]]
+    assert sorted(sent) == sorted({t for s, c in requests for t in (s, *c.split("\n"))})  # each distinct text once
+    assert max(len(body["inputs"]) for body in behaviour.bodies) == 3  # max_client_batch_size
+    assert all(body["normalize"] is True and body["truncate"] is True for body in behaviour.bodies)
+    assert set(behaviour.auth) == {f"Bearer {TOKEN}"}
+
+
+def test_text_classification_reads_teis_flat_answer(server):
+    url, behaviour = server
+    behaviour.classifier = True
+    tei = BackendInfo.from_json({"model_type": {"classifier": {}}, "version": "1.8.0"})
+    remote = predictor(url, task="text-classification", info=tei)
+    (outcome,) = remote.predict_batch([remote.prepare(["Great template"])])
+    assert list(outcome.value.items()) == [("NEGATIVE", 0.75), ("POSITIVE", 0.25)]
+    assert behaviour.bodies[0]["inputs"] == ["Great template"]
+
+
+def test_input_notes_reach_the_caller_as_with_a_local_model(server):
+    url, _ = server
+    remote = predictor(url)
+    (outcome,) = remote.predict_batch([remote.prepare(["a guitar", "strumming\nstrumming\nsinging"])])
+    assert "dropped repeated entries" in outcome.notes and len(outcome.value) == 2
+
+
+# --- failures ----------------------------------------------------------------------------------------------
+
+
+def test_a_refused_input_fails_only_its_own_visitor(server):
+    url, _ = server
+    remote = predictor(url)
+    good, bad = remote.prepare(["a guitar", "strumming\nsinging"]), remote.prepare(["a BAD one", "strumming"])
+    served, refused = remote.predict_batch([good, bad])
+    assert list(served.value) == cosine_ranking("a guitar", ["strumming", "singing"])
+    assert isinstance(refused, Failed) and "refused this input (422): Input validation error" in refused.message
+    assert TOKEN not in refused.message
+
+
+def test_a_backend_that_is_down_gets_a_clear_message_for_everyone():
+    remote = predictor(f"http://127.0.0.1:{free_port()}")
+    outcomes = remote.predict_batch([remote.prepare(["a", "b"]), remote.prepare(["c", "d"])])
+    assert all(isinstance(o, Failed) and "cannot be reached" in o.message for o in outcomes)
+
+
+def test_a_backend_too_slow_to_answer_times_out_with_a_message(server):
+    url, behaviour = server
+    behaviour.delay_s = 3
+    remote = predictor(url, timeout_s=1)
+    (outcome,) = remote.predict_batch([remote.prepare(["a", "b"])])
+    assert isinstance(outcome, Failed) and "did not answer in time" in outcome.message
+
+
+def test_a_backend_waking_from_zero_is_waited_for(server):
+    url, behaviour = server
+    behaviour.unavailable = 3
+    fake = FakeTime()
+    remote = predictor(url, fake=fake)
+    seen: list = []
+    real_sleep = fake.sleep
+    fake.sleep = lambda s: (seen.append(remote.waiting and remote.waiting.tries), real_sleep(s))  # type: ignore[method-assign]
+    remote._wait.sleep = fake.sleep
+    (outcome,) = remote.predict_batch([remote.prepare(["a guitar", "strumming\nsinging"])])
+    assert not isinstance(outcome, Failed)
+    assert seen == [1, 2, 3]  # progress visitors are shown counts the tries
+    assert remote.waiting is None  # nothing shown once answered
+
+
+def test_the_wait_for_a_starting_backend_is_bounded(server):
+    url, behaviour = server
+    behaviour.unavailable = 1000
+    fake = FakeTime()
+    remote = predictor(url, max_wait_s=30, fake=fake)
+    (outcome,) = remote.predict_batch([remote.prepare(["a guitar", "strumming"])])
+    assert isinstance(outcome, Failed) and "is starting" in outcome.message
+    assert 30 <= fake.now <= 31 and max(fake.slept) <= 10
+    assert len(behaviour.bodies) < 20
+
+
+# --- the Diagnostics check -------------------------------------------------------------------------------
+
+
+def test_backend_check_reports_model_latency_and_is_shared(server):
+    url, behaviour = server
+    check = BackendCheck(connect(url, TOKEN, None, LIMITS, 5.0, 5.0), min_interval_s=60)
+    status = check.get(fresh=True)
+    assert status.answered and status.latency_ms is not None and status.model == "BAAI/bge-small-en-v1.5"
+    assert "The model's server answers" in status.to_markdown() and "Text Embeddings Inference 1.8.0" in status.to_markdown()
+    calls = behaviour.info_calls
+    for _ in range(5):
+        check.get(fresh=True)
+    assert behaviour.info_calls == calls  # within the interval every caller shares the latest check
+    assert TOKEN not in json.dumps(status.to_dict()) + status.to_markdown()
+
+
+def test_backend_check_says_a_starting_backend_is_starting_without_waiting(server):
+    url, behaviour = server
+    behaviour.unavailable = 1000
+    status = BackendCheck(predictor(url, max_wait_s=3600)).get()
+    assert not status.answered and "is starting" in status.message
+    assert len(behaviour.bodies) == 1
