@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+CPU_RUNTIME_CHOICES = ("auto", "torch", "onnx", "onnx-int8")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -28,6 +29,8 @@ class Settings:
     """"auto" (CUDA when torch sees it), "cpu" or "cuda"."""
     half_precision: bool = True
     """On CUDA, run in bf16 (or fp16 where the GPU lacks bf16)."""
+    cpu_runtime: str = "auto"
+    """On the CPU: "auto" (ONNX Runtime where it serves the task, else torch), "torch", "onnx" or "onnx-int8"."""
     max_batch_size: int = 32
     """Most requests of concurrent visitors folded into one forward pass."""
     queue_max_size: int = 256
@@ -102,6 +105,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     device = (env.get("DEVICE") or "auto").strip().lower()
     if device not in DEVICE_CHOICES:
         raise SettingsError(f"DEVICE={env.get('DEVICE')!r} is not one of {', '.join(DEVICE_CHOICES)}.")
+    cpu_runtime = (env.get("CPU_RUNTIME") or "auto").strip().lower()
+    if cpu_runtime not in CPU_RUNTIME_CHOICES:
+        raise SettingsError(
+            f"CPU_RUNTIME={env.get('CPU_RUNTIME')!r} is not one of {', '.join(CPU_RUNTIME_CHOICES)}."
+        )
     admin_users = frozenset(
         name.strip() for name in env.get("ADMIN_USERS", "").replace(";", ",").split(",") if name.strip()
     )
@@ -111,6 +119,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         task=_text(env, "TASK"),
         device=device,
         half_precision=_flag(env, "HALF_PRECISION", True),
+        cpu_runtime=cpu_runtime,
         max_batch_size=_number(env, "MAX_BATCH_SIZE", 32, int, 1, 1024),
         queue_max_size=_number(env, "QUEUE_MAX_SIZE", 256, int, 1, 100_000),
         max_input_chars=_number(env, "MAX_INPUT_CHARS", 10_000, int, 1, 10_000_000),

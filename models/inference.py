@@ -7,12 +7,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
+from models.cpu_runtime import length_sorted_chunks, pad
 from models.inputs import Limits, Prepared, prepare
 from models.loader import LoadedModel
 
 RANKING_TOP_K = 10
+EMBED_TOKEN_BUDGET = 8192
+"""Most padded tokens in one forward pass of `embed`; texts of like length share a pass."""
 
 
 @dataclass(frozen=True)
@@ -67,16 +71,30 @@ class Predictor:
     # --- sentence similarity -------------------------------------------------------------------------------
 
     def embed(self, texts: Sequence[str]) -> tuple[torch.Tensor, list[bool]]:
-        """Unit-length mean-pooled embeddings of `texts` (float32, on the CPU) and which texts were cut."""
-        tokenizer, model = self._pipe.tokenizer, self._pipe.model
-        encoded = tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self.model.max_tokens, return_tensors="pt"
-        ).to(model.device)
-        hidden = model(**encoded).last_hidden_state
-        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        cut = (encoded["attention_mask"].sum(dim=1) >= self.model.max_tokens).tolist()
-        return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu(), cut
+        """Unit-length mean-pooled embeddings of `texts` (float32, on the CPU) and which texts were cut.
+
+        Texts are grouped by length, so one long text does not make every short one pad to its length."""
+        tokenizer = self._pipe.tokenizer
+        encoded = tokenizer(list(texts), truncation=True, max_length=self.model.max_tokens)
+        lengths = [len(ids) for ids in encoded["input_ids"]]
+        chunks = length_sorted_chunks(lengths, EMBED_TOKEN_BUDGET)
+        parts = [(rows, self._encode(pad(encoded, rows, tokenizer.pad_token_id or 0))) for rows in chunks]
+        vectors = np.zeros((len(lengths), parts[0][1].shape[1] if parts else 0), dtype=np.float32)
+        for rows, part in parts:
+            vectors[rows] = part
+        return torch.from_numpy(vectors), [n >= self.model.max_tokens for n in lengths]
+
+    def _encode(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """Unit-length mean-pooled embeddings of one padded batch, by the runtime the loader chose."""
+        if self.model.embedder is not None:
+            return self.model.embedder(features)
+        model = self._pipe.model
+        with torch.inference_mode():
+            inputs = {name: torch.from_numpy(array).to(model.device) for name, array in features.items()}
+            hidden = model(**inputs).last_hidden_state
+            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
 
     def _similarity(self, prepared: Sequence[Prepared]) -> list[Outcome]:
         # Visitors often send the same sentences (the examples): embed each distinct text once.

@@ -9,6 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.cpu_runtime import (
+    OnnxEmbedder,
+    RuntimePlan,
+    onnxruntime_installed,
+    plan_runtime,
+    prepare_runtime,
+    usable_cpus,
+)
 from models.device import DeviceError, DevicePlan, detect_device
 from models.registry import DEFAULT_TASK, TaskError, TaskSpec, get_task, infer_task
 from settings import Settings
@@ -40,11 +48,16 @@ class LoadedModel:
     max_tokens: int
     """Tokens the model reads per text; longer inputs are cut (and the caller told)."""
     load_seconds: float
+    runtime: RuntimePlan = RuntimePlan("torch", "")
+    """What runs the forward pass of `embed`: torch, or ONNX Runtime on the CPU (models/cpu_runtime.py)."""
+    embedder: OnnxEmbedder | None = None
+    """The ONNX Runtime session when `runtime` is an ONNX one."""
 
     def summary(self) -> str:
         return (
             f"model {self.source.name}, task {self.spec.name}, device {self.plan.device} ({self.plan.device_name}), "
-            f"dtype {self.plan.dtype}, max {self.max_tokens} tokens, loaded in {self.load_seconds:.1f} s"
+            f"dtype {self.plan.dtype}, runtime {self.runtime.runtime}, max {self.max_tokens} tokens, "
+            f"loaded in {self.load_seconds:.1f} s"
         )
 
 
@@ -96,6 +109,22 @@ def _max_tokens(pipeline: Any, location: str) -> int:
     return min(declared, default=512)
 
 
+def _cpu_runtime(runtime: RuntimePlan, pipe: Any, source: ModelSource) -> tuple[RuntimePlan, OnnxEmbedder | None]:
+    """The ONNX session `runtime` asks for; a model that will not export is served by torch, and the log says why."""
+    if runtime.runtime == "torch":
+        return runtime, None
+    try:
+        prepared = prepare_runtime(pipe.model, pipe.tokenizer, source.location, runtime.runtime, usable_cpus())
+    except Exception as error:
+        log.warning("The %s runtime could not be prepared (%s: %s); torch serves instead.",
+                    runtime.runtime, type(error).__name__, error)
+        return RuntimePlan("torch", f"{runtime.reason}, but the export failed: {type(error).__name__}"), None
+    how = "from the disk cache" if prepared.from_cache else "exported"
+    log.info("%s runtime ready in %.1f s (%s, %s, %d threads)", runtime.runtime, prepared.seconds, how,
+             prepared.embedder.path, prepared.embedder.threads)
+    return runtime, prepared.embedder
+
+
 def load_model(settings: Settings) -> LoadedModel:
     """Load the pipeline once, at start-up. Every failure becomes one ModelLoadError naming what to fix."""
     try:
@@ -119,6 +148,14 @@ def load_model(settings: Settings) -> LoadedModel:
     except Exception as error:
         raise ModelLoadError(_load_failure(source.name, error)) from error
     pipe.model.eval()
-    loaded = LoadedModel(pipe, spec, source, plan, _max_tokens(pipe, source.location), time.perf_counter() - started)
+    runtime, embedder = RuntimePlan("torch", "CUDA runs torch"), None
+    if not plan.is_cuda:
+        # torch starts a thread per host core; a 2-vCPU Space on a big host would oversubscribe.
+        torch.set_num_threads(min(torch.get_num_threads(), usable_cpus()))
+        runtime = plan_runtime(settings.cpu_runtime, plan.is_cuda, spec.name, onnxruntime_installed())
+        runtime, embedder = _cpu_runtime(runtime, pipe, source)
+    loaded = LoadedModel(
+        pipe, spec, source, plan, _max_tokens(pipe, source.location), time.perf_counter() - started, runtime, embedder
+    )
     log.info("Ready: %s", loaded.summary())
     return loaded
