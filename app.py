@@ -26,6 +26,7 @@ def main() -> None:
     import gradio as gr
 
     from admin.tab import build_admin_tab
+    from diagnostics.backend_tab import build_backend_check
     from diagnostics.cache import LatestReport, RunLimits
     from diagnostics.startup import start_background_summary, stop_probes_on_exit
     from diagnostics.tab import build_diagnostics_tab
@@ -36,13 +37,26 @@ def main() -> None:
     from models.inputs import Limits
     from models.loader import ModelLoadError, load_model
     from models.routes import add_inference_routes
+    from models.registry import TaskError
+    from models.remote import BackendCheck, connect
     from models.tab import build_demo_tab, build_unavailable_tab
 
+    limits = Limits(settings.max_input_chars, settings.max_candidates)
     try:
-        model = load_model(settings)
-        predictor = Predictor(model, Limits(settings.max_input_chars, settings.max_candidates), settings.max_new_tokens)
+        if settings.inference_url:
+            # No model here: the Demo's batches go to the remote server (models/remote.py).
+            predictor = connect(
+                settings.inference_url,
+                settings.inference_token or settings.hf_token,
+                settings.task,
+                limits,
+                settings.inference_timeout_s,
+                settings.inference_max_wait_s,
+            )
+        else:
+            predictor = Predictor(load_model(settings), limits, settings.max_new_tokens)
         problem = None
-    except ModelLoadError as error:
+    except (ModelLoadError, TaskError) as error:
         # Serve the other tabs anyway: the owner needs Diagnostics and Admin most when the model fails.
         log.error("Model error: %s", error)
         predictor, problem = None, str(error)
@@ -67,8 +81,10 @@ def main() -> None:
             if predictor is None:
                 build_unavailable_tab(problem)
             else:
-                batcher = build_demo_tab(predictor, settings, gpu)
+                batcher = build_demo_tab(predictor, settings, None if settings.inference_url else gpu)
         with gr.Tab("Diagnostics"):
+            if settings.inference_url and predictor is not None:
+                build_backend_check(BackendCheck(predictor))
             build_diagnostics_tab(diagnostics)
             if gpu is not None:
                 build_zerogpu_check(ZeroGpuTorchCheck(gpu(torch_in_gpu_call, lambda: CHECK_SECONDS)))

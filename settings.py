@@ -67,6 +67,15 @@ class Settings:
     """Running on ZeroGPU hardware (SPACES_ZERO_GPU)."""
     accelerator: str | None = None
     """Hardware flavor the Space runs on (ACCELERATOR), e.g. "t4-small"."""
+    inference_url: str | None = None
+    """A remote server the Demo sends its batches to instead of loading a model (models/remote.py)."""
+    inference_token: str | None = field(default=None, repr=False)
+    """Token sent to INFERENCE_URL (default: HF_TOKEN); never shown anywhere."""
+    inference_timeout_s: float = 60.0
+    """Each call to INFERENCE_URL gives up after this many seconds."""
+    inference_max_wait_s: float = 180.0
+    """How long a batch waits in all for INFERENCE_URL to start (503 while scaling up from zero)."""
+
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -97,6 +106,14 @@ def _number(environ: Mapping[str, str], name: str, default, kind, minimum, maxim
 def _text(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name, "").strip()
     return value or None
+
+
+def _url(environ: Mapping[str, str], name: str) -> str | None:
+    value = _text(environ, name)
+    if value is not None and not value.lower().startswith(("http://", "https://")):
+        # Not echoed: the value may carry credentials (https://user:secret@host).
+        raise SettingsError(f"{name} must be an http:// or https:// URL.")
+    return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -138,4 +155,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         hf_token=_text(env, "HF_TOKEN"),
         zero_gpu=_flag(env, "SPACES_ZERO_GPU", False),
         accelerator=None if accelerator == "none" else accelerator,
+        inference_url=_url(env, "INFERENCE_URL"),
+        inference_token=_text(env, "INFERENCE_TOKEN"),
+        inference_timeout_s=_number(env, "INFERENCE_TIMEOUT", 60.0, float, 1.0, 3600.0),
+        inference_max_wait_s=_number(env, "INFERENCE_MAX_WAIT", 180.0, float, 0.0, 3600.0),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -13,6 +15,7 @@ from models.inference import Outcome, Predictor
 from models.inference_api import BatchItem, BatchResult, run_batch
 from models.inputs import InputError, Prepared
 from models.registry import OutputKind
+from models.remote import Failed, RemotePredictor
 from models.zerogpu import GpuWrap, gpu_seconds
 from settings import Settings
 
@@ -26,7 +29,9 @@ def _output_component(predictor: Predictor) -> gr.components.Component:
     return gr.Textbox(label=spec.output_label, lines=8, buttons=["copy"], elem_id="demo-output")
 
 
-def where_it_runs(predictor: Predictor) -> str:
+def where_it_runs(predictor: Predictor | RemotePredictor) -> str:
+    if isinstance(predictor, RemotePredictor):
+        return predictor.where_it_runs()
     model = predictor.model
     return (
         f"**{model.spec.title}** with `{model.source.name}` · runs on **{model.plan.device_name}** "
@@ -45,6 +50,29 @@ def _prepare_or_tell(predictor: Predictor, values: Sequence[object]) -> Prepared
 def _batched(predictor: Predictor, batcher: Batcher[Prepared, Outcome]) -> Callable:
     async def predict(*values: str) -> tuple[object, str]:
         outcome = await batcher.submit(_prepare_or_tell(predictor, values))
+        return outcome.value, outcome.notes
+
+    return predict
+
+
+async def _show_backend_wait(predictor: RemotePredictor, progress: gr.Progress) -> None:
+    """Progress for this visitor while the batch waits for INFERENCE_URL to start (models/remote.py)."""
+    while True:
+        await asyncio.sleep(0.5)
+        if (waiting := predictor.waiting) is not None:
+            now = time.monotonic()
+            progress(waiting.fraction(now), desc=waiting.describe(now))
+
+
+def _batched_remote(predictor: RemotePredictor, batcher: Batcher[Prepared, Outcome | Failed]) -> Callable:
+    async def predict(*values: str, progress=gr.Progress()) -> tuple[object, str]:
+        watch = asyncio.create_task(_show_backend_wait(predictor, progress))
+        try:
+            outcome = await batcher.submit(_prepare_or_tell(predictor, values))
+        finally:
+            watch.cancel()
+        if isinstance(outcome, Failed):
+            raise gr.Error(outcome.message, title=outcome.title, print_exception=False)
         return outcome.value, outcome.notes
 
     return predict
@@ -80,8 +108,10 @@ def _named_like(fn: Callable, predictor: Predictor) -> Callable:
     """Give `fn(*values)` the task's parameter names, so the API reads `predict(source, candidates)`,
     and a docstring in the form Gradio's MCP server reads into the `predict` tool's description."""
     spec = predictor.model.spec
+    # Gradio fills a gr.Progress parameter itself; the API shows only the task's inputs.
+    progress = [p for p in inspect.signature(fn).parameters.values() if isinstance(p.default, gr.Progress)]
     fn.__signature__ = inspect.Signature(
-        [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in spec.inputs]
+        [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in spec.inputs] + progress
     )
     args = "\n".join(f"    {f.name}: {f.label}." for f in spec.inputs)
     fn.__doc__ = (
@@ -92,13 +122,14 @@ def _named_like(fn: Callable, predictor: Predictor) -> Callable:
 
 
 def build_demo_tab(
-    predictor: Predictor, settings: Settings, gpu: GpuWrap | None
+    predictor: Predictor | RemotePredictor, settings: Settings, gpu: GpuWrap | None
 ) -> Batcher[BatchItem, BatchResult] | None:
     """Components and the `/predict` endpoint, inside the caller's `gr.Tab`. Returns the Batcher
     `/predict` runs in, for the lean JSON routes to share (None when requests are not batched).
 
     `gpu` is None off ZeroGPU, where concurrent visitors' requests are batched; on ZeroGPU it
-    wraps each visitor's own call in `spaces.GPU`.
+    wraps each visitor's own call in `spaces.GPU`. A RemotePredictor (INFERENCE_URL) batches the same
+    way, on the model's server; its Batcher serves only `/predict` (None is returned).
     """
     spec = predictor.model.spec
     gr.Markdown(f"{spec.description}\n\n{where_it_runs(predictor)}", elem_id="demo-where")
@@ -124,6 +155,10 @@ def build_demo_tab(
     batcher = None
     if spec.streaming:
         fn, limit = _streamed(predictor, gpu), 1
+    elif isinstance(predictor, RemotePredictor):
+        # Not returned: the lean routes answer from a model loaded here, and this Space has none.
+        remote_batcher = Batcher(predictor.predict_batch, settings.max_batch_size)
+        fn, limit = _batched_remote(predictor, remote_batcher), 2 * settings.max_batch_size
     elif gpu is not None:
         # ZeroGPU queues and runs the calls; the limit only bounds the server threads waiting on it.
         fn, limit = _one_call_each(predictor, gpu), settings.max_batch_size

@@ -24,9 +24,15 @@ class AppProcess:
     `log()` for what it printed."""
 
     def __init__(
-        self, env: dict[str, str], log_path: Path, startup_timeout_s: float = 240.0, script: Path = REPO / "app.py"
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        startup_timeout_s: float = 240.0,
+        script: Path = REPO / "app.py",
+        port: int | None = None,
     ):
-        self.port = free_port()
+        # A given port: the same app started again where its callers expect it (a server coming back).
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.script = script
