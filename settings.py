@@ -77,7 +77,6 @@ class Settings:
     """How long a batch waits in all for INFERENCE_URL to start (503 while scaling up from zero)."""
 
 
-
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raw = environ.get(name)
     if raw is None:
