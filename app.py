@@ -25,6 +25,8 @@ def main() -> None:
 
     import gradio as gr
 
+    from guarded_blocks import GuardedBlocks
+
     from admin.tab import build_admin_tab
     from diagnostics.backend_tab import build_backend_check
     from diagnostics.cache import LatestReport, RunLimits
@@ -36,7 +38,7 @@ def main() -> None:
     from models.inference_api import InferenceApi
     from models.inputs import Limits
     from models.loader import ModelLoadError, load_model
-    from models.routes import add_inference_routes
+    from models.routes import inference_routes
     from models.registry import TaskError
     from models.remote import BackendCheck, connect
     from models.tab import build_demo_tab, build_unavailable_tab
@@ -74,7 +76,7 @@ def main() -> None:
         start_background_summary(diagnostics)
 
     # Files handed to visitors (the diagnostics download) leave Gradio's cache after a day.
-    with gr.Blocks(title="GPU self-check", delete_cache=(3600, 86_400)) as demo:
+    with GuardedBlocks(title="GPU self-check", delete_cache=(3600, 86_400)) as demo:
         gr.Markdown("# GPU self-check\nA transformers demo that checks the GPU it runs on.")
         with gr.Tab("Demo"):
             batcher = None
@@ -92,11 +94,9 @@ def main() -> None:
             build_admin_tab(settings)
 
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
-    # Not blocking yet: the lean JSON routes join the FastAPI app that launch() builds and serves.
-    demo.launch(mcp_server=settings.mcp_server, prevent_thread_lock=True)
-    if batcher is not None:
-        add_inference_routes(demo.app, InferenceApi(predictor, settings.queue_max_size), batcher.submit)
-    demo.block_thread()
+    # The lean JSON routes join the FastAPI app that launch() builds, as it starts.
+    lifespan = inference_routes(InferenceApi(predictor, settings.queue_max_size), batcher.submit) if batcher else None
+    demo.launch(mcp_server=settings.mcp_server, app_kwargs={"lifespan": lifespan})
 
 
 if __name__ == "__main__":

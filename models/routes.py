@@ -6,7 +6,8 @@ models/inference_api.py; the model runs in the Demo's Batcher through `submit`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import orjson
@@ -52,8 +53,20 @@ async def _read_json(request: Request, max_bytes: int) -> Any:
         raise ApiError(BAD_INPUT, "The body is not valid JSON.") from None
 
 
+def inference_routes(api: InferenceApi, submit: Submit) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan for `demo.launch(app_kwargs={"lifespan": ...})`: it adds the routes to the FastAPI app
+    that launch() builds, at start-up, so they answer from the first request on."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        add_inference_routes(app, api, submit)
+        yield
+
+    return lifespan
+
+
 def add_inference_routes(app: FastAPI, api: InferenceApi, submit: Submit) -> None:
-    """Add the routes the served task has to `app` (the one `demo.launch()` built and serves)."""
+    """Add the routes the served task has to `app`."""
 
     async def serve(request: Request, parse: Callable[[Any], Call], error_body: ErrorBody) -> Response:
         try:
