@@ -1,0 +1,103 @@
+"""gr.Blocks whose every event answers its caller in words, whatever goes wrong.
+
+Gradio 6.31 answers an exception that is not a `gr.Error` with `{"error": null}` and prints its
+traceback, and it checks a call's values only for being too few ("didn't receive enough input
+values", the same `null` to the caller) while silently dropping extra ones. Here every event of
+the app, whichever tab and route (`/call/<name>`, `/queue/join`, the MCP server) it is reached by:
+- refuses a call with the wrong number of values, naming the parameters it takes;
+- turns an unexpected exception into a `gr.Error` that names the endpoint and the kind of failure
+  (never the exception's text, which may hold paths or a visitor's input), and logs it once, in
+  one line; a traceback only the first time a kind of failure is seen at a place in the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.block_function import BlockFunction
+from gradio.utils import get_function_params
+
+log = logging.getLogger("app.errors")
+
+# Enough of an exception's text for the owner to recognise it; a visitor's megabyte stays out of the log.
+LOGGED_MESSAGE_CHARS = 300
+
+
+def parameter_names(block_fn: BlockFunction) -> list[str]:
+    """The names an API caller gives the event's values, as /gradio_api/info documents them."""
+    from_signature = [name for name, *_ in get_function_params(block_fn.fn)] if block_fn.fn else []
+    names = []
+    for index, block in enumerate(block_fn.inputs):
+        if block.skip_api:
+            continue
+        given = block_fn.input_parameter_names[index] if index < len(block_fn.input_parameter_names) else None
+        inferred = from_signature[index] if index < len(from_signature) else None
+        names.append(given or inferred or getattr(block, "label", None) or f"param_{index}")
+    return names
+
+
+def endpoint_name(block_fn: BlockFunction) -> str:
+    return f"/{block_fn.api_name}" if block_fn.api_name else f"event {block_fn._id}"
+
+
+def failure_site(error: BaseException) -> str:
+    """Where `error` was raised, as `file.py:123 in function`."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "unknown place"
+    frame = frames[-1]
+    return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+
+
+class GuardedBlocks(gr.Blocks):
+    """gr.Blocks whose events refuse a wrong number of values by name and never answer `error: null`."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # (exception type, failure site) already logged with a traceback; finite, as places in code are.
+        self._failures_logged: set[tuple[str, str]] = set()
+
+    def validate_inputs(self, block_fn: BlockFunction, inputs: list[Any]) -> None:
+        if len(inputs) == len(block_fn.inputs):
+            return
+        names = parameter_names(block_fn)
+        raise gr.Error(
+            f"{endpoint_name(block_fn)} takes {len(names)} value(s), in this order: {', '.join(names)}; "
+            f"{len(inputs)} sent.",
+            title="Wrong number of inputs",
+            print_exception=False,
+        )
+
+    async def process_api(self, block_fn: BlockFunction | int, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if isinstance(block_fn, int):
+            block_fn = self.fns[block_fn]
+        try:
+            return await super().process_api(block_fn, *args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as error:
+            raise self._told(block_fn, error) from None
+
+    def _told(self, block_fn: BlockFunction, error: Exception) -> gr.Error:
+        endpoint, site = endpoint_name(block_fn), failure_site(error)
+        kind = type(error).__name__
+        first = (kind, site) not in self._failures_logged
+        self._failures_logged.add((kind, site))
+        log.error(
+            "%s failed: %s at %s: %s",
+            endpoint,
+            kind,
+            site,
+            str(error)[:LOGGED_MESSAGE_CHARS],
+            exc_info=error if first else None,
+        )
+        return gr.Error(
+            f"{endpoint} could not be completed ({kind}). Try again or with other input; "
+            "if it keeps failing, tell the Space owner, who finds the details in the logs.",
+            title="Something went wrong",
+            print_exception=False,
+        )
