@@ -28,6 +28,7 @@ def main() -> None:
     from guarded_blocks import GuardedBlocks
 
     from admin.tab import build_admin_tab
+    from diagnostics.backend_tab import build_backend_check
     from diagnostics.cache import LatestReport, RunLimits
     from diagnostics.startup import start_background_summary, stop_probes_on_exit
     from diagnostics.tab import build_diagnostics_tab
@@ -37,14 +38,27 @@ def main() -> None:
     from models.inference_api import InferenceApi
     from models.inputs import Limits
     from models.loader import ModelLoadError, load_model
-    from models.routes import add_inference_routes
+    from models.routes import inference_routes
+    from models.registry import TaskError
+    from models.remote import BackendCheck, connect
     from models.tab import build_demo_tab, build_unavailable_tab
 
+    limits = Limits(settings.max_input_chars, settings.max_candidates)
     try:
-        model = load_model(settings)
-        predictor = Predictor(model, Limits(settings.max_input_chars, settings.max_candidates), settings.max_new_tokens)
+        if settings.inference_url:
+            # No model here: the Demo's batches go to the remote server (models/remote.py).
+            predictor = connect(
+                settings.inference_url,
+                settings.inference_token or settings.hf_token,
+                settings.task,
+                limits,
+                settings.inference_timeout_s,
+                settings.inference_max_wait_s,
+            )
+        else:
+            predictor = Predictor(load_model(settings), limits, settings.max_new_tokens)
         problem = None
-    except ModelLoadError as error:
+    except (ModelLoadError, TaskError) as error:
         # Serve the other tabs anyway: the owner needs Diagnostics and Admin most when the model fails.
         log.error("Model error: %s", error)
         predictor, problem = None, str(error)
@@ -69,8 +83,10 @@ def main() -> None:
             if predictor is None:
                 build_unavailable_tab(problem)
             else:
-                batcher = build_demo_tab(predictor, settings, gpu)
+                batcher = build_demo_tab(predictor, settings, None if settings.inference_url else gpu)
         with gr.Tab("Diagnostics"):
+            if settings.inference_url and predictor is not None:
+                build_backend_check(BackendCheck(predictor))
             build_diagnostics_tab(diagnostics)
             if gpu is not None:
                 build_zerogpu_check(ZeroGpuTorchCheck(gpu(torch_in_gpu_call, lambda: CHECK_SECONDS)))
@@ -78,11 +94,9 @@ def main() -> None:
             build_admin_tab(settings)
 
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
-    # Not blocking yet: the lean JSON routes join the FastAPI app that launch() builds and serves.
-    demo.launch(mcp_server=settings.mcp_server, prevent_thread_lock=True)
-    if batcher is not None:
-        add_inference_routes(demo.app, InferenceApi(predictor, settings.queue_max_size), batcher.submit)
-    demo.block_thread()
+    # The lean JSON routes join the FastAPI app that launch() builds, as it starts.
+    lifespan = inference_routes(InferenceApi(predictor, settings.queue_max_size), batcher.submit) if batcher else None
+    demo.launch(mcp_server=settings.mcp_server, app_kwargs={"lifespan": lifespan})
 
 
 if __name__ == "__main__":
