@@ -4,13 +4,8 @@ failures and waiting, through the real huggingface_hub.InferenceClient."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import numpy as np
 import pytest
 
 from models.inputs import Limits
@@ -26,82 +21,9 @@ from models.remote import (
     connect,
     resolve_task,
 )
+from settings import SettingsError, load_settings
 from tests.apptools import free_port
-
-TOKEN = "hf_remoteTestTokenValue1234567890"
-TEI_INFO = {
-    "model_id": "BAAI/bge-small-en-v1.5",
-    "model_type": {"embedding": {"pooling": "cls"}},
-    "max_client_batch_size": 3,
-    "version": "1.8.0",
-}
-
-
-def vector(text: str) -> list[float]:
-    """A fixed, text-dependent embedding: the stand-in's "model"."""
-    rng = np.random.default_rng(sum(map(ord, text)))
-    return rng.normal(size=8).tolist()
-
-
-@dataclass
-class Behaviour:
-    info: dict | None = field(default_factory=lambda: dict(TEI_INFO))
-    unavailable: int = 0
-    """Answer 503 to this many inference calls first."""
-    delay_s: float = 0.0
-    classifier: bool = False
-    bodies: list = field(default_factory=list)
-    auth: list = field(default_factory=list)
-    info_calls: int = 0
-
-
-class StandIn(BaseHTTPRequestHandler):
-    behaviour: Behaviour
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except BrokenPipeError:  # the client gave up (the timeout test)
-            pass
-
-    def do_GET(self) -> None:
-        b = self.behaviour
-        if self.path == "/info" and b.info is not None:
-            b.info_calls += 1
-            self._send(200, b.info)
-        else:
-            self._send(404, {"error": "Not Found"})
-
-    def do_POST(self) -> None:
-        b = self.behaviour
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        b.bodies.append(body)
-        b.auth.append(self.headers.get("Authorization"))
-        if b.delay_s:
-            time.sleep(b.delay_s)
-        if b.unavailable:
-            b.unavailable -= 1
-            self._send(503, {"error": "Service Unavailable"}, {"Retry-After": "0"})
-            return
-        texts = body["inputs"] if isinstance(body["inputs"], list) else [body["inputs"]]
-        if any("BAD" in text for text in texts):
-            self._send(422, {"error": f"Input validation error: refused (token {TOKEN})", "error_type": "Validation"})
-            return
-        if b.classifier:  # TEI's /predict: a flat list for one text, a list per text for a batch
-            scores = [{"label": "POSITIVE", "score": 0.25}, {"label": "NEGATIVE", "score": 0.75}]
-            self._send(200, [scores] * len(body["inputs"]) if isinstance(body["inputs"], list) else scores)
-            return
-        self._send(200, [vector(text) for text in texts])
+from tests.tei_standin import TEI_INFO, TOKEN, Behaviour, cosine_ranking, tei_standin
 
 
 @pytest.fixture(autouse=True)
@@ -112,14 +34,8 @@ def online_to_the_stand_in(monkeypatch):
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, Behaviour]]:
-    behaviour = Behaviour()
-    handler = type("Handler", (StandIn,), {"behaviour": behaviour})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", behaviour
-    httpd.shutdown()
-    httpd.server_close()
+    with tei_standin() as running:
+        yield running
 
 
 LIMITS = Limits(max_input_chars=1000, max_candidates=8)
@@ -145,12 +61,6 @@ def predictor(url: str, task: str = "sentence-similarity", max_wait_s: float = 3
     fake = fake or FakeTime()
     model = RemoteModel(get_task(task), RemoteSource("stand-in"), info or BackendInfo(), "TASK")
     return RemotePredictor(url, TOKEN, model, LIMITS, timeout_s, WaitPolicy(max_wait_s, fake.sleep, fake.clock))
-
-
-def cosine_ranking(source: str, candidates: list[str]) -> list[str]:
-    s = np.array(vector(source))
-    scores = {c: np.dot(vector(c), s) / np.linalg.norm(vector(c)) / np.linalg.norm(s) for c in candidates}
-    return sorted(candidates, key=scores.__getitem__, reverse=True)
 
 
 # --- what the backend says about itself -------------------------------------------------------------------
@@ -306,3 +216,17 @@ def test_backend_check_says_a_starting_backend_is_starting_without_waiting(serve
     status = BackendCheck(predictor(url, max_wait_s=3600)).get()
     assert not status.answered and "is starting" in status.message
     assert len(behaviour.bodies) == 1
+
+
+# --- settings ----------------------------------------------------------------------------------------------
+
+
+def test_inference_settings_are_read_and_a_bad_url_is_refused_without_echoing_it():
+    settings = load_settings({"INFERENCE_URL": "https://x.endpoints.huggingface.cloud", "INFERENCE_TOKEN": TOKEN,
+                              "INFERENCE_MAX_WAIT": "30"})
+    assert settings.inference_url == "https://x.endpoints.huggingface.cloud" and settings.inference_max_wait_s == 30
+    assert settings.inference_token == TOKEN and TOKEN not in repr(settings)
+    assert load_settings({}).inference_url is None
+    with pytest.raises(SettingsError, match="INFERENCE_URL must be an http") as caught:
+        load_settings({"INFERENCE_URL": "ftp://user:secret@host"})
+    assert "secret" not in str(caught.value)

@@ -13,6 +13,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from tests.apptools import AppProcess, free_port
+from tests.tei_standin import cosine_ranking, tei_standin
 
 pytestmark = pytest.mark.slow
 
@@ -130,3 +131,24 @@ def test_b_tells_its_visitors_when_a_is_down_and_recovers_when_a_is_back(a, b):
     assert [label for label, _ in ranking(predict(b.url, SOURCE, CANDIDATES))][0] == "Someone is strumming a guitar."
     log = b.log()
     assert "Traceback" not in log and SECRET not in log
+
+
+def test_a_tei_server_waking_from_zero_is_waited_for_with_progress(tmp_path):
+    """Against a TEI-format server: the task and model come from its /info, and a visitor whose request
+    meets its 503s sees the wait as progress, then the answer."""
+    with tei_standin() as (url, behaviour):
+        env = {**A_ENV, "INFERENCE_URL": url, "INFERENCE_MAX_WAIT": "60", "HF_HUB_OFFLINE": "0"}
+        with AppProcess(env, tmp_path / "tei.log") as app:
+            client = Client(app.url, verbose=False)
+            status = client.predict(api_name="/backend")
+            assert status["model"] == "BAAI/bge-small-en-v1.5" and status["engine"] == "Text Embeddings Inference 1.8.0"
+            assert status["task_source"] == "the backend's /info"
+            behaviour.unavailable = 3  # answered after pauses of 1, 2 and 4 s
+            job = client.submit(SOURCE, CANDIDATES, api_name="/predict")
+            seen: set[str] = set()
+            while not job.done():
+                for unit in job.status().progress_data or []:
+                    seen.add(unit.desc or "")
+                time.sleep(0.2)
+            assert [label for label, _ in ranking(job.result())] == cosine_ranking(SOURCE, CANDIDATES.split("\n"))
+            assert any(desc.startswith("The model's server is starting: waiting") for desc in seen), seen
