@@ -491,9 +491,6 @@ class RemotePredictor:
         one_call = self._one_call()
         self._call(lambda: one_call(prepared), patient=False)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
 
 def _notes(prepared: Prepared) -> str:
     return "\n".join(f"- {note}" for note in prepared.notes)
