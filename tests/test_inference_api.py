@@ -58,7 +58,8 @@ def test_the_same_inputs_get_the_same_scores_as_predict(app, inference):
 
 
 def test_repeated_sentences_and_line_breaks_keep_one_score_per_sentence(inference):
-    scores = inference.sentence_similarity(SOURCE, other_sentences=["A guitar\nis played.", "Stocks fell.", "Stocks fell."])
+    sentences = ["A guitar\nis played.", "Stocks fell.", "Stocks fell."]
+    scores = inference.sentence_similarity(SOURCE, other_sentences=sentences)
     assert len(scores) == 3 and scores[1] == scores[2] and scores[0] > scores[1]
 
 
@@ -153,7 +154,9 @@ def test_malformed_bodies_get_a_clear_answer_and_no_trace(app, body, status, mes
     assert message in response.json()["error"]
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
 def test_a_body_that_is_not_declared_json_is_refused(app, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     response = httpx.post(f"{app.url}/inference", content=b'{"inputs": "a"}', headers=headers)
@@ -183,9 +186,8 @@ def test_the_wrong_method_is_refused(app):
 def test_bad_callers_do_not_fail_good_ones_in_the_same_batches(app):
     def call(i: int) -> tuple[int, object]:
         sentences = ["", "b"] if i % 4 == 0 else [f"sentence {i}", "something else"]
-        response = httpx.post(
-            f"{app.url}/inference", json={"inputs": {"source_sentence": f"sentence {i}", "sentences": sentences}}, timeout=60
-        )
+        body = {"inputs": {"source_sentence": f"sentence {i}", "sentences": sentences}}
+        response = httpx.post(f"{app.url}/inference", json=body, timeout=60)
         return response.status_code, response.json()
 
     with ThreadPoolExecutor(16) as pool:
