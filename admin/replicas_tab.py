@@ -1,0 +1,109 @@
+"""The Admin tab's replica section: Gradio only. AdminService authorises and checks every change,
+exactly as for hardware (owner or ADMIN_USERS, from the Space's own page, confirmed when it costs more)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from admin.replicas import MAX_REPLICAS, MIN_REPLICAS, ReplicaCount, replicas_markdown
+from admin.service import AdminService, Outcome, PendingReplicas
+from admin.space_client import AdminError
+
+# One queue slot with the other changes (admin/tab.py CHANGES): never two requests to the Hub at once.
+CHANGES = dict(concurrency_limit=1, concurrency_id="admin-changes", trigger_mode="once", api_visibility="private")
+
+
+class ReplicasSection:
+    """Lay out inside the Admin tab; `wire` once the tab's shared components (activity table...) exist."""
+
+    def __init__(self, service: AdminService, caller_of, guard):
+        """`caller_of(profile, request)` builds the Caller; `guard(action)` turns a bug into a plain Outcome."""
+        self.service = service
+        self._caller_of = caller_of
+        self._guard = guard
+        gr.Markdown(
+            "### Replicas\nOn paid hardware the Hub can run several copies of this Space and spread visitors "
+            "over them; each copy is billed. Batching and diagnostics are per replica."
+        )
+        self.summary = gr.Markdown()
+        with gr.Row():
+            self.count = gr.Number(
+                label="Replicas", value=MIN_REPLICAS, minimum=MIN_REPLICAS, maximum=MAX_REPLICAS, precision=0
+            )
+            self.choose = gr.Button("Set replicas…", interactive=False)
+        with gr.Row(visible=False) as self.confirm_row:
+            self.confirm = gr.Button("Confirm", variant="stop")
+            self.cancel = gr.Button("Cancel")
+        self.result = gr.Markdown()
+
+    def wire(self, refresh_triggers: list, activity: gr.Dataframe) -> None:
+        gr.on(
+            triggers=None,
+            fn=self.on_replicas_load,
+            inputs=[],
+            outputs=[self.choose, self.count, self.summary],
+            api_visibility="private",
+        )
+        gr.on(
+            triggers=refresh_triggers,
+            fn=self.on_replicas_refresh,
+            outputs=self.summary,
+            api_visibility="private",
+            show_progress="hidden",
+        )
+        after = [self.result, self.summary, activity]
+        self.choose.click(self.on_replicas_choose, inputs=[self.count], outputs=[self.confirm, self.confirm_row, *after], **CHANGES)
+        self.confirm.click(self.on_replicas_confirm, outputs=[self.confirm_row, *after], **CHANGES)
+        self.cancel.click(self.on_replicas_cancel, outputs=[self.confirm_row, self.result], api_visibility="private")
+
+    def _summary(self) -> str:
+        if self.service.problems:
+            return "**Replicas** not configured: see above."
+        try:
+            state = self.service.runtime()
+        except AdminError as error:
+            return f"**Replicas** unknown: {error.message}"
+        return replicas_markdown(ReplicaCount.from_runtime(state.raw), self.service.catalogue(), state.billed_hardware)
+
+    def on_replicas_load(self, profile: gr.OAuthProfile | None):
+        decision = self.service.decide(getattr(profile, "username", None))
+        requested = None
+        if not self.service.problems:
+            try:
+                requested = ReplicaCount.from_runtime(self.service.runtime().raw).requested
+            except AdminError:
+                pass
+        return (
+            gr.Button(interactive=decision.allowed and not self.service.problems),
+            gr.Number(value=requested or MIN_REPLICAS),
+            self._summary(),
+        )
+
+    def on_replicas_refresh(self):
+        return self._summary()
+
+    def on_replicas_choose(self, count, profile: gr.OAuthProfile | None, request: gr.Request):
+        caller = self._caller_of(profile, request)
+        step = self._guard(lambda: self.service.prepare_replicas(caller, count))
+        if isinstance(step, PendingReplicas):
+            return (
+                gr.Button(step.prompt),
+                gr.Row(visible=True),
+                f"{step.estimate}\n\nConfirm to send the request, or cancel.",
+                self._summary(),
+                self.service.activity.rows(),
+            )
+        # A refused call leaves the confirm row alone: the session hash may be someone else's.
+        return (gr.skip(), gr.Row(visible=False) if step.ok else gr.skip(), *self._after(step))
+
+    def on_replicas_confirm(self, profile: gr.OAuthProfile | None, request: gr.Request):
+        outcome = self._guard(lambda: self.service.confirm_replicas(self._caller_of(profile, request)))
+        return (gr.Row(visible=False) if outcome.ok else gr.skip(), *self._after(outcome))
+
+    def on_replicas_cancel(self, profile: gr.OAuthProfile | None, request: gr.Request):
+        outcome = self.service.cancel_replicas(self._caller_of(profile, request))
+        return (gr.Row(visible=False) if outcome.ok else gr.skip(), outcome.message)
+
+    def _after(self, outcome: Outcome):
+        mark = "✅" if outcome.ok else "⚠️"
+        return (f"{mark} {outcome.message}", self._summary(), self.service.activity.rows())
