@@ -18,12 +18,18 @@ Usage (the real `HfApi(endpoint=hub.url, token=hub.token)` talks to it)::
 
 Endpoints (names for `fail`): "runtime" GET /api/spaces/{id}/runtime, "hardware" POST .../hardware,
 "sleeptime" POST .../sleeptime, "pause" POST .../pause, "restart" POST .../restart(?factory=true),
-"hardware-list" GET /api/spaces/hardware, "whoami" GET /api/whoami-v2.
+"hardware-list" GET /api/spaces/hardware, "whoami" GET /api/whoami-v2; streams (server-sent events, see
+`_stream`) "metrics" GET /api/spaces/{id}/metrics and "logs" GET /api/spaces/{id}/logs/run (`add_log`);
+with `inference_endpoint="name"` (namespace: `user`), the Inference Endpoints API under `endpoints_api`:
+"ie-get" GET /v2/endpoint/{ns}/{name}, "ie-update" PUT (compute.scaling min/maxReplica), "ie-pause",
+"ie-resume" (400 "already running" when it runs), "ie-scale-to-zero" POST .../{pause,resume,scale-to-zero}.
 
 Behaviour: every endpoint but "hardware-list" wants `Authorization: Bearer <token>` (401 otherwise);
 another Space id gives 404 with `X-Error-Code: RepoNotFound`. A hardware request or restart puts the
 Space in a transient stage (APP_STARTING, or BUILDING for a factory reboot) for `settle_after_polls`
 runtime reads, then RUNNING on the requested hardware; 0 settles at once. Pause gives PAUSED.
+"replicas" POST .../replicas with `{"replicas": N}` (a whole number from 1) is refused with 400 on free
+hardware, as the Hub documents; the runtime's `"replicas": {"requested": N, "current": M}` reaches N as it settles.
 `fail(endpoint, status, message=...)` answers with that status, the message in `X-Error-Message` and
 in the JSON body's "error"; 404 also sends `X-Error-Code: RepoNotFound`. A failed request changes nothing.
 """
@@ -42,8 +48,25 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-ENDPOINTS = ("runtime", "hardware", "sleeptime", "pause", "restart", "hardware-list", "whoami")
-STATE_CHANGING = ("hardware", "sleeptime", "pause", "restart")
+# Inference Endpoints: huggingface_hub sends these to constants.INFERENCE_ENDPOINTS_ENDPOINT (".../v2"), not
+# HF_ENDPOINT; the stand-in serves them under /v2 (`endpoints_api`): point that constant there.
+IE_CHANGES = ("ie-update", "ie-pause", "ie-resume", "ie-scale-to-zero")
+IE_ENDPOINTS = ("ie-get", *IE_CHANGES)
+
+ENDPOINTS = (
+    "runtime",
+    "hardware",
+    "sleeptime",
+    "pause",
+    "restart",
+    "replicas",
+    "hardware-list",
+    "whoami",
+    "metrics",
+    "logs",
+    *IE_ENDPOINTS,
+)
+STATE_CHANGING = ("hardware", "sleeptime", "pause", "restart", "replicas", *IE_CHANGES)
 
 # name, prettyName, cpu, ram, accelerator (model, quantity, vram) or None, USD per hour
 _HARDWARE = (
@@ -55,6 +78,9 @@ _HARDWARE = (
     ("a100-large", "Nvidia A100 - large", "12 vCPU", "142 GB", ("A100", "1", "80 GB"), 2.50),
     ("a100x8", "8x Nvidia A100", "96 vCPU", "1136 GB", ("A100", "8", "640 GB"), 20.00),
 )
+
+
+FREE_FLAVORS = frozenset(row[0] for row in _HARDWARE if row[5] == 0.0)
 
 
 def hardware_json() -> list[dict]:
@@ -122,7 +148,68 @@ class _Space:
     sleep_time: int | None
     polls_left: int = 0
     pending_stage: str = "RUNNING"
+    replicas_requested: int = 1
+    replicas_current: int = 1
     raw_extra: dict = field(default_factory=lambda: {"storage": None, "devMode": False})
+
+
+@dataclass
+class _InferenceEndpoint:
+    """One Inference Endpoint, answered in the API's JSON (see `inference_endpoint_json`)."""
+
+    namespace: str
+    name: str
+    state: str = "running"
+    min_replica: int = 1
+    max_replica: int = 1
+    ready: int = 1
+    polls_left: int = 0
+    pending_state: str = "running"
+
+
+def inference_endpoint_json(endpoint: _InferenceEndpoint) -> dict:
+    """GET .../v2/endpoint/{namespace}/{name} as huggingface_hub's InferenceEndpoint.from_raw reads it."""
+    target = {"running": max(endpoint.min_replica, 1)}.get(endpoint.state, endpoint.ready)
+    return {
+        "name": endpoint.name,
+        "type": "protected",
+        "accountId": None,
+        "provider": {"vendor": "aws", "region": "us-east-1"},
+        "healthRoute": "/health",
+        "compute": {
+            "accelerator": "gpu",
+            "instanceType": "nvidia-l4",
+            "instanceSize": "x1",
+            "scaling": {
+                "minReplica": endpoint.min_replica,
+                "maxReplica": endpoint.max_replica,
+                "scaleToZeroTimeout": 15,
+            },
+        },
+        "model": {
+            "repository": "sentence-transformers/all-MiniLM-L6-v2",
+            "revision": "c9745ed1d9f207416be6d2e6f8de32d1f16199bf",
+            "task": "sentence-similarity",
+            "framework": "pytorch",
+            "image": {"tei": {"url": "ghcr.io/huggingface/text-embeddings-inference:1.8"}},
+            # The real API echoes secrets in the model section: nothing of it may reach the page.
+            "secrets": {"API_KEY": "sk-proj-" + "Zq9" * 14},
+        },
+        "status": {
+            "createdAt": "2026-11-01T10:00:00.000000000Z",
+            "createdBy": {"id": "6273f303f6d63a28483fde12", "name": endpoint.namespace},
+            "updatedAt": "2026-11-29T10:00:00.000000000Z",
+            "updatedBy": {"id": "6273f303f6d63a28483fde12", "name": endpoint.namespace},
+            "private": None,
+            "state": endpoint.state,
+            "message": {"running": "Endpoint is ready", "paused": "Endpoint paused"}.get(endpoint.state, ""),
+            "readyReplica": endpoint.ready,
+            "targetReplica": target,
+            "url": f"https://{endpoint.name}.us-east-1.aws.endpoints.huggingface.cloud"
+            if endpoint.state == "running"
+            else None,
+        },
+    }
 
 
 class HubStandIn:
@@ -139,12 +226,21 @@ class HubStandIn:
         sleep_time: int | None = None,
         settle_after_polls: int = 1,
         host: str = "127.0.0.1",
+        inference_endpoint: str | None = None,
+        replicas: tuple[str, ...] = ("r1a2b",),
+        metrics_interval_s: float = 1.0,
     ):
         self.token = token or fake_token()
         self.user = user
         self.space_id = space_id or f"{user}/gpu-self-check"
         self.settle_after_polls = settle_after_polls
         self._space = _Space(stage, hardware, hardware, sleep_time)
+        self._endpoint = _InferenceEndpoint(self.user, inference_endpoint) if inference_endpoint else None
+        self.replicas = replicas
+        """Replica ids the metrics stream reports, one event each per `metrics_interval_s`."""
+        self.metrics_interval_s = metrics_interval_s
+        self._log_lines: list[tuple[str, str]] = []
+        self._open_streams: dict[str, int] = {"metrics": 0, "logs": 0}
         self._failures: dict[str, _Failure] = {}
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -157,6 +253,11 @@ class HubStandIn:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def endpoints_api(self) -> str:
+        """What huggingface_hub.constants.INFERENCE_ENDPOINTS_ENDPOINT must be for HfApi to reach this stand-in."""
+        return f"{self.url}/v2"
 
     def start(self) -> HubStandIn:
         self._thread = threading.Thread(
@@ -215,8 +316,32 @@ class HubStandIn:
         with self._lock:
             return self._runtime_json()
 
+    def add_log(self, *lines: str) -> None:
+        """Lines the Space printed: the run-log stream replays them, each with the time it was added."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        with self._lock:
+            self._log_lines.extend((line, stamp) for line in lines)
+
+    def open_streams(self, kind: str) -> int:
+        """How many "metrics" or "logs" streams a client holds open right now."""
+        with self._lock:
+            return self._open_streams[kind]
+
+    def inference_endpoint(self) -> dict:
+        with self._lock:
+            return inference_endpoint_json(self._endpoint)
+
+    def set_inference_endpoint(self, **values) -> None:
+        """Overwrite state, min_replica, max_replica or ready (e.g. `set_inference_endpoint(state="paused")`)."""
+        with self._lock:
+            for name, value in values.items():
+                if not hasattr(self._endpoint, name):
+                    raise TypeError(f"unknown endpoint field {name!r}")
+                setattr(self._endpoint, name, value)
+
     def set_runtime(self, **values) -> None:
-        """Overwrite stage, current, requested or sleep_time (e.g. `set_runtime(stage="BUILDING")`)."""
+        """Overwrite stage, current, requested, sleep_time, replicas_requested or replicas_current
+        (e.g. `set_runtime(stage="BUILDING")`)."""
         with self._lock:
             for name, value in values.items():
                 if not hasattr(self._space, name):
@@ -231,7 +356,7 @@ class HubStandIn:
             "stage": space.stage,
             "hardware": {"current": space.current, "requested": space.requested},
             "gcTimeout": space.sleep_time,
-            "replicas": {"requested": 1, "current": 1},
+            "replicas": {"requested": space.replicas_requested, "current": space.replicas_current},
             **space.raw_extra,
         }
 
@@ -245,6 +370,7 @@ class HubStandIn:
     def _settle(self) -> None:
         self._space.stage = "RUNNING"
         self._space.current = self._space.requested
+        self._space.replicas_current = self._space.replicas_requested
         self._space.polls_left = 0
 
     def _route(self, method: str, path: str) -> tuple[str | None, str | None]:
@@ -254,10 +380,24 @@ class HubStandIn:
             return "hardware-list", None
         if method == "GET" and parts == ["api", "whoami-v2"]:
             return "whoami", None
+        if parts[:2] == ["v2", "endpoint"] and len(parts) in (4, 5):
+            action = parts[4] if len(parts) == 5 else None
+            endpoint = {
+                ("GET", None): "ie-get",
+                ("PUT", None): "ie-update",
+                ("POST", "pause"): "ie-pause",
+                ("POST", "resume"): "ie-resume",
+                ("POST", "scale-to-zero"): "ie-scale-to-zero",
+            }.get((method, action))
+            return (endpoint, f"{parts[2]}/{parts[3]}") if endpoint else (None, None)
+        if method == "GET" and len(parts) == 6 and parts[:2] == ["api", "spaces"] and parts[4:] == ["logs", "run"]:
+            return "logs", f"{parts[2]}/{parts[3]}"
+        if method == "GET" and len(parts) == 5 and parts[:2] == ["api", "spaces"] and parts[4] == "metrics":
+            return "metrics", f"{parts[2]}/{parts[3]}"
         if len(parts) == 5 and parts[:2] == ["api", "spaces"]:
             action = parts[4]
             expected = "GET" if action == "runtime" else "POST"
-            if action in ("runtime", "hardware", "sleeptime", "pause", "restart") and method == expected:
+            if action in ("runtime", "hardware", "sleeptime", "pause", "restart", "replicas") and method == expected:
                 return action, f"{parts[2]}/{parts[3]}"
         return None, None
 
@@ -291,6 +431,13 @@ class HubStandIn:
         if endpoint != "hardware-list" and not token_ok:
             message = "Invalid credentials in Authorization header"
             return self._send(handler, 401, {"error": message}, {"X-Error-Message": message})
+        if endpoint.startswith("ie-"):
+            known = self._endpoint is not None and repo_id == f"{self._endpoint.namespace}/{self._endpoint.name}"
+            if not known:
+                message = f"Endpoint {repo_id} not found"
+                return self._send(handler, 404, {"error": message}, {"X-Error-Message": message})
+            status, payload = self._answer_endpoint(endpoint, body)
+            return self._send(handler, status, payload, {"X-Error-Message": payload["error"]} if status >= 400 else {})
         if repo_id is not None and repo_id != self.space_id:
             return self._send(
                 handler,
@@ -298,8 +445,98 @@ class HubStandIn:
                 {"error": "Repository not found"},
                 {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"},
             )
+        if endpoint in ("metrics", "logs"):
+            return self._stream(handler, endpoint)
         status, payload = self._answer(endpoint, body, query)
         self._send(handler, status, payload, {"X-Error-Message": payload["error"]} if status >= 400 else {})
+
+    def _answer_endpoint(self, endpoint: str, body: object) -> tuple[int, object]:
+        """The Inference Endpoints API, as HfApi's *_inference_endpoint methods call it."""
+        with self._lock:
+            ie = self._endpoint
+            if endpoint == "ie-get":
+                if ie.polls_left > 0:
+                    ie.polls_left -= 1
+                    if ie.polls_left == 0:
+                        ie.state, ie.ready = ie.pending_state, max(ie.min_replica, 1)
+                return 200, inference_endpoint_json(ie)
+            if endpoint == "ie-update":
+                compute = body.get("compute") if isinstance(body, dict) else None
+                scaling = (compute.get("scaling") if isinstance(compute, dict) else None) or {}
+                low, high = scaling.get("minReplica", ie.min_replica), scaling.get("maxReplica", ie.max_replica)
+                if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high and high >= 1):
+                    return 400, {"error": f"Invalid scaling: minReplica {low!r}, maxReplica {high!r}"}
+                ie.min_replica, ie.max_replica = low, high
+                if ie.state == "running":
+                    self._endpoint_transition("updating", "running")
+            elif endpoint == "ie-pause":
+                ie.state, ie.ready, ie.polls_left = "paused", 0, 0
+            elif endpoint == "ie-resume":
+                if ie.state == "running":
+                    return 400, {"error": "Endpoint is already running"}
+                ie.ready = 0
+                self._endpoint_transition("initializing", "running")
+            elif endpoint == "ie-scale-to-zero":
+                ie.state, ie.ready, ie.polls_left = "scaledToZero", 0, 0
+            return 200, inference_endpoint_json(ie)
+
+    def _endpoint_transition(self, state: str, then: str) -> None:
+        ie = self._endpoint
+        if self.settle_after_polls <= 0:
+            ie.state, ie.ready = then, max(ie.min_replica, 1)
+        else:
+            ie.state, ie.pending_state, ie.polls_left = state, then, self.settle_after_polls
+
+    def _stream(self, handler: BaseHTTPRequestHandler, kind: str) -> None:
+        """Server-sent events as the Hub sends them, until the client leaves or the stand-in stops.
+
+        metrics: `event: metric` + `data: {...}` per replica every `metrics_interval_s`, no history.
+        logs: the lines so far as `data: {"data": line, "timestamp": ...}`, then lines as they are added;
+        like the Hub, the stream stays open (huggingface_hub's no-follow read ends on its read timeout).
+        """
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.end_headers()
+        with self._lock:
+            self._open_streams[kind] += 1
+        sent_logs = 0
+        try:
+            while not self._stopping.is_set():
+                with self._lock:
+                    if kind == "metrics":
+                        chunks = [f"event: metric\ndata: {json.dumps(self._metric(r))}\n\n" for r in self.replicas]
+                    else:
+                        new, sent_logs = self._log_lines[sent_logs:], len(self._log_lines)
+                        chunks = [f"data: {json.dumps({'data': line, 'timestamp': at})}\n\n" for line, at in new]
+                if chunks:
+                    handler.wfile.write("".join(chunks).encode())
+                    handler.wfile.flush()
+                self._stopping.wait(self.metrics_interval_s if kind == "metrics" else 0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            with self._lock:
+                self._open_streams[kind] -= 1
+            handler.close_connection = True
+
+    def _metric(self, replica: str) -> dict:
+        """One replica's sample; GPUs only on GPU hardware, like the Hub."""
+        flavor = self._space.current or "cpu-basic"
+        gpu = next((row[4] for row in _HARDWARE if row[0] == flavor and row[4]), None)
+        tick = time.monotonic()
+        sample = {"utilization": int(tick * 7) % 100, "memory_used_bytes": 3 * 2**30, "memory_total_bytes": 16 * 2**30}
+        gpus = {f"{replica}-gpu0": sample} if gpu else {}
+        return {
+            "cpu_usage_pct": round(20 + 10 * (int(tick) % 5) + len(replica) % 3, 1),
+            "cpu_millicores": 4000,
+            "memory_used_bytes": 2 * 2**30 + (hash(replica) % 100) * 2**20,
+            "memory_total_bytes": 16 * 2**30,
+            "rx_bps": 0,
+            "tx_bps": 0,
+            "gpus": gpus,
+            "replica": replica,
+        }
 
     def _answer(self, endpoint: str, body: object, query: dict[str, list[str]]) -> tuple[int, object]:
         with self._lock:
@@ -335,6 +572,14 @@ class HubStandIn:
                 if not isinstance(seconds, int):
                     return 400, {"error": "seconds must be an integer"}
                 space.sleep_time = seconds
+            elif endpoint == "replicas":
+                replicas = body.get("replicas") if isinstance(body, dict) else None
+                if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 1:
+                    return 400, {"error": "replicas must be a positive integer"}
+                if space.requested in FREE_FLAVORS:
+                    return 400, {"error": "Replicas are only available for upgraded hardware"}
+                space.replicas_requested = replicas
+                self._transition("RUNNING")
             elif endpoint == "pause":
                 space.stage = "PAUSED"
                 space.polls_left = 0
@@ -375,6 +620,9 @@ class HubStandIn:
 
             def do_POST(self) -> None:
                 standin._handle(self, "POST")
+
+            def do_PUT(self) -> None:
+                standin._handle(self, "PUT")
 
             def log_message(self, format: str, *args) -> None:  # the tests read `requests` instead
                 pass
