@@ -6,6 +6,7 @@ README.md's configuration table documents each variable below; keep the two in s
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -69,6 +70,8 @@ class Settings:
     """Hardware flavor the Space runs on (ACCELERATOR), e.g. "t4-small"."""
     inference_url: str | None = None
     """A remote server the Demo sends its batches to instead of loading a model (models/remote.py)."""
+    inference_endpoint: str | None = None
+    """The owner's Inference Endpoint the Admin tab manages: "name" (the token's own account) or "namespace/name"."""
     inference_token: str | None = field(default=None, repr=False)
     """Token sent to INFERENCE_URL (default: HF_TOKEN); never shown anywhere."""
     inference_timeout_s: float = 60.0
@@ -115,6 +118,19 @@ def _url(environ: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+_ENDPOINT_NAME = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/)?[a-z0-9][a-z0-9-]{0,63}")
+
+
+def _endpoint_name(environ: Mapping[str, str], name: str) -> str | None:
+    value = _text(environ, name)
+    if value is not None and not _ENDPOINT_NAME.fullmatch(value):
+        raise SettingsError(
+            f"{name}={value[:100]!r} is not an Inference Endpoint name: use name or namespace/name "
+            "(lower-case letters, digits and hyphens in the name)."
+        )
+    return value
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration from `environ` (default: the process environment)."""
     env = os.environ if environ is None else environ
@@ -155,6 +171,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         zero_gpu=_flag(env, "SPACES_ZERO_GPU", False),
         accelerator=None if accelerator == "none" else accelerator,
         inference_url=_url(env, "INFERENCE_URL"),
+        inference_endpoint=_endpoint_name(env, "INFERENCE_ENDPOINT"),
         inference_token=_text(env, "INFERENCE_TOKEN"),
         inference_timeout_s=_number(env, "INFERENCE_TIMEOUT", 60.0, float, 1.0, 3600.0),
         inference_max_wait_s=_number(env, "INFERENCE_MAX_WAIT", 180.0, float, 0.0, 3600.0),
