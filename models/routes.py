@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import logging
+
 import orjson
 from fastapi import FastAPI, Request, Response
 
@@ -17,6 +19,10 @@ from models.inference_api import BAD_INPUT, NOT_JSON, TOO_LARGE, ApiError, Batch
 
 Submit = Callable[[BatchItem], Awaitable[BatchResult]]
 ErrorBody = Callable[[ApiError], Any]
+
+log = logging.getLogger("app.routes")
+# Enough of an exception's text for the owner to recognise it; a caller's megabyte stays out of the log.
+LOGGED_MESSAGE_CHARS = 300
 
 
 def _inference_error(error: ApiError) -> dict[str, Any]:
@@ -74,7 +80,10 @@ def add_inference_routes(app: FastAPI, api: InferenceApi, submit: Submit) -> Non
             with api.gate.enter():
                 try:
                     result = await submit(call.item)
-                except Exception:  # the Batcher has logged it; the caller gets no trace
+                except Exception as error:  # the owner reads what failed in the log; the caller gets no trace
+                    log.error(
+                        "%s failed: %s: %s", request.url.path, type(error).__name__, str(error)[:LOGGED_MESSAGE_CHARS]
+                    )
                     raise ApiError(500, "The model failed on this input.") from None
             return _json(call.answer(result))
         except ApiError as error:
