@@ -27,6 +27,7 @@ def main() -> None:
 
     from guarded_blocks import GuardedBlocks
 
+    from admin.activity import activity_log
     from admin.tab import build_admin_tab
     from diagnostics.backend_tab import build_backend_check
     from diagnostics.cache import LatestReport, RunLimits
@@ -72,8 +73,13 @@ def main() -> None:
             settings.diagnostics_max_waiting,
         ),
     )
+    # Shared by the Admin tab and the start-up record, in STATE_DIR when set: a restart's diagnostics are
+    # kept beside the change that caused it.
+    activity = activity_log(settings)
     if settings.diagnostics_at_startup:
-        start_background_summary(diagnostics)
+        start_background_summary(diagnostics, lambda line: activity.record_startup(settings.accelerator, line))
+    else:
+        activity.record_startup(settings.accelerator, "")
 
     # Files handed to visitors (the diagnostics download) leave Gradio's cache after a day.
     with GuardedBlocks(title="GPU self-check", delete_cache=(3600, 86_400)) as demo:
@@ -91,7 +97,7 @@ def main() -> None:
             if gpu is not None:
                 build_zerogpu_check(ZeroGpuTorchCheck(gpu(torch_in_gpu_call, lambda: CHECK_SECONDS)))
         with gr.Tab("Admin"):
-            build_admin_tab(settings)
+            build_admin_tab(settings, activity=activity)
 
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
     # The lean JSON routes join the FastAPI app that launch() builds, as it starts.

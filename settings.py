@@ -78,6 +78,8 @@ class Settings:
     """Each call to INFERENCE_URL gives up after this many seconds."""
     inference_max_wait_s: float = 180.0
     """How long a batch waits in all for INFERENCE_URL to start (503 while scaling up from zero)."""
+    state_dir: str | None = None
+    """A mounted Storage Bucket (e.g. "/data") where the Admin tab's activity and start-up diagnostics are kept."""
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -175,4 +177,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         inference_token=_text(env, "INFERENCE_TOKEN"),
         inference_timeout_s=_number(env, "INFERENCE_TIMEOUT", 60.0, float, 1.0, 3600.0),
         inference_max_wait_s=_number(env, "INFERENCE_MAX_WAIT", 180.0, float, 0.0, 3600.0),
+        state_dir=_text(env, "STATE_DIR"),
     )

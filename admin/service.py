@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from huggingface_hub import SpaceHardware
 
 from admin.access import Caller, Decision, authorize, origin_problem
-from admin.activity import ActivityLog
+from admin.activity import ActivityLog, activity_log
 from admin.catalogue import (
     CPU_BASIC_SLEEP_S,
     FREE_FLAVOR,
@@ -30,6 +30,7 @@ from admin.catalogue import (
     price_per_hour,
     sleep_choice,
 )
+from admin.replicas import ReplicaCount, parse_replicas, replicas_cost, with_replicas
 from admin.space_client import AdminError, ErrorKind, SpaceClient, SpaceState, configuration_problems
 from settings import Settings
 
@@ -65,6 +66,16 @@ class PendingHardware:
     """The cost estimate and its assumption."""
 
 
+@dataclass(frozen=True)
+class PendingReplicas:
+    """More replicas chosen but not yet confirmed (each one is billed): kept for one user in one session."""
+
+    replicas: int
+    prompt: str
+    """What the confirm button says, e.g. "Confirm: run 3 replicas of a10g-small ($3.00/hour)"."""
+    estimate: str
+
+
 class AdminService:
     """One per app. Shared by every session, so its caches and its in-flight lock are too.
 
@@ -86,7 +97,7 @@ class AdminService:
     ):
         self.settings = settings
         self.problems = configuration_problems(settings)
-        self.activity = activity or ActivityLog(known_secrets=(settings.hf_token,))
+        self.activity = activity or activity_log(settings)
         self._client = client if client is not None or self.problems else SpaceClient.from_settings(settings)
         self._runtime_max_age_s = runtime_max_age_s
         self._failure_backoff_s = failure_backoff_s
@@ -104,6 +115,7 @@ class AdminService:
         self._last_change: tuple[str, float] | None = None
         self._pending: dict[tuple[str, str | None], tuple[float, PendingHardware]] = {}
         """Paid choices awaiting confirmation, by (username, session): never by session alone."""
+        self._pending_replicas: dict[tuple[str, str | None], tuple[float, PendingReplicas]] = {}
 
     def decide(self, username: str | None) -> Decision:
         return authorize(username, self.settings)
@@ -187,6 +199,7 @@ class AdminService:
             return Outcome(False, str(error))
         price = price_per_hour(known) if known else "price unknown"
         estimate = estimate_cost(known, sleep.seconds).assumption if known else "No price known for this flavor."
+        estimate += with_replicas(self.catalogue(), flavor, self.replicas_now())
         prompt = f"Confirm: switch to {flavor} at {price} (sleep: {sleep.label})"
         pending = PendingHardware(flavor, sleep.label, prompt, estimate)
         now = self._clock()
@@ -236,6 +249,7 @@ class AdminService:
             what,
             lambda client: client.request_hardware(flavor, sleep_time=seconds),
             lambda state: f"Requested {state.requested_hardware}. The Space restarts on it. {RESTART_NOTE}",
+            restarts=True,
         )
 
     def stop_billing(self, caller: Caller) -> Outcome:
@@ -247,6 +261,7 @@ class AdminService:
             lambda state: (
                 f"Requested {state.requested_hardware}: billing stops once the switch is done. {RESTART_NOTE}"
             ),
+            restarts=True,
         )
 
     def set_sleep_time(self, caller: Caller, sleep_label: str) -> Outcome:
@@ -294,7 +309,102 @@ class AdminService:
             f"{kind} the Space",
             lambda client: client.restart(factory_reboot=factory_reboot),
             lambda state: f"Sent a {kind} (stage {state.stage}). {RESTART_NOTE}",
+            restarts=True,
         )
+
+    # Replicas: paid hardware only, each one billed. More waits for a confirmation; fewer goes through.
+
+    def prepare_replicas(self, caller: Caller, value: object) -> PendingReplicas | Outcome:
+        """First step of a replica change: fewer (or as many) are sent at once; more wait for
+        `confirm_replicas` from the same user in the same session, since each one is billed."""
+        refused = self._refusal(caller, f"set replicas to {value}")
+        if refused:
+            return refused
+        try:
+            count = parse_replicas(value)
+            state = self._paid_runtime()
+        except ValueError as error:
+            return Outcome(False, str(error))
+        except AdminError as error:
+            return Outcome(False, error.message)
+        if count <= ReplicaCount.from_runtime(state.raw).billed:
+            return self.set_replicas(caller, count)
+        flavor = state.billed_hardware
+        cost = replicas_cost(self.catalogue(), flavor, count)
+        pending = PendingReplicas(count, f"Confirm: run {count} replicas of {flavor}", f"{cost}.")
+        now = self._clock()
+        with self._cache_lock:
+            self._pending_replicas = {
+                key: value for key, value in self._pending_replicas.items() if now - value[0] < PENDING_TTL_S
+            }
+            self._pending_replicas[(caller.username, caller.session)] = (now, pending)
+        return pending
+
+    def confirm_replicas(self, caller: Caller) -> Outcome:
+        """Second step: send the count this user chose in this session, if it is still waiting."""
+        refused = self._refusal(caller, "confirm a replica change")
+        if refused:
+            return refused
+        with self._cache_lock:
+            entry = self._pending_replicas.pop((caller.username, caller.session), None)
+        if entry is None or self._clock() - entry[0] >= PENDING_TTL_S:
+            return Outcome(False, "Nothing to confirm: choose the number of replicas first.")
+        return self.set_replicas(caller, entry[1].replicas)
+
+    def cancel_replicas(self, caller: Caller) -> Outcome:
+        """Drop this user's waiting replica choice in this session; nobody else's can be touched."""
+        if caller.username:
+            with self._cache_lock:
+                if self._pending_replicas.pop((caller.username, caller.session), None) is not None:
+                    return Outcome(True, "Replica change cancelled; nothing was sent.")
+        return Outcome(False, "Nothing to cancel.")
+
+    def set_replicas(self, caller: Caller, value: object) -> Outcome:
+        refused = self._refusal(caller, f"set replicas to {value}")
+        if refused:
+            return refused
+        try:
+            count = parse_replicas(value)
+            state = self._paid_runtime()
+        except ValueError as error:
+            return Outcome(False, str(error))
+        except AdminError as error:
+            return Outcome(False, error.message)
+        before = ReplicaCount.from_runtime(state.raw).billed
+
+        def describe(after: SpaceState) -> str:
+            cost = replicas_cost(self.catalogue(), after.billed_hardware, count)
+            starting = " New replicas start beside this one; this app keeps serving." if count > before else ""
+            return f"Asked for {count} replica{'s' if count != 1 else ''}: {cost}.{starting}"
+
+        return self._change(
+            caller,
+            f"set replicas to {count}",
+            lambda client: client.set_replicas(count),
+            describe,
+            restarts=count > before,  # new replicas start: their start-up diagnostics are this change's outcome
+        )
+
+    def replicas_now(self) -> ReplicaCount:
+        """The replica count of the last runtime read (one read at most, cached as any); unknown on failure."""
+        if self.problems:
+            return ReplicaCount(None, None)
+        try:
+            return ReplicaCount.from_runtime(self.runtime().raw)
+        except AdminError:
+            return ReplicaCount(None, None)
+
+    def _paid_runtime(self) -> SpaceState:
+        """The runtime, if the Space is on paid hardware; raises ValueError (nothing sent) when it is free."""
+        state = self.runtime()
+        flavor = state.billed_hardware
+        known = self.catalogue().get(flavor)
+        if flavor == FREE_FLAVOR or (known is not None and known.is_free):
+            raise ValueError(
+                f"Replicas need paid hardware: this Space runs on {flavor}, which runs one replica. "
+                "Nothing was sent; switch to paid hardware first."
+            )
+        return state
 
     def _refusal(self, caller: Caller, what: str) -> Outcome | None:
         """Why `caller` may not do `what`, counted in the activity summary; None when it may."""
@@ -315,6 +425,8 @@ class AdminService:
         what: str,
         send: Callable[[SpaceClient], SpaceState],
         describe: Callable[[SpaceState], str],
+        *,
+        restarts: bool = False,
     ) -> Outcome:
         refused = self._refusal(caller, what)
         if refused:
@@ -333,7 +445,7 @@ class AdminService:
                 return Outcome(False, error.message)
             self._last_change = (what, self._clock())
             message = describe(self._remember(state))
-            self.activity.record(username, what, message, ok=True)
+            self.activity.record(username, what, message, ok=True, restarts=restarts)
             return Outcome(True, message, state)
         finally:
             self._busy.release()

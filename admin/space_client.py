@@ -17,6 +17,7 @@ from huggingface_hub import HfApi, SpaceRuntime, SpaceStage
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import parse_ratelimit_headers
 
+from admin.replicas import request_replicas
 from redaction import redact_text
 from settings import Settings
 
@@ -181,6 +182,12 @@ class SpaceClient:
     def restart(self, factory_reboot: bool = False) -> SpaceState:
         return self._state(
             self._call("restart the Space", self._api.restart_space, self.repo_id, factory_reboot=factory_reboot)
+        )
+
+    def set_replicas(self, replicas: int) -> SpaceState:
+        """No HfApi method exists: admin/replicas.py makes the request through huggingface_hub's session."""
+        return self._state(
+            self._call("set the number of replicas", request_replicas, self._api, self.repo_id, replicas)
         )
 
     def _state(self, runtime: SpaceRuntime) -> SpaceState:

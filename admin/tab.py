@@ -21,6 +21,8 @@ from gradio.utils import get_space
 from admin.access import Caller
 from admin.activity import ActivityLog
 from admin.catalogue import FREE_FLAVOR, SLEEP_CHOICES, sleep_choice
+from admin.replicas import with_replicas
+from admin.replicas_tab import ReplicasSection
 from admin.render import access_markdown, cost_markdown, runtime_markdown, transition, transitions_markdown
 from admin.service import POLL_INTERVAL_S, AdminService, Outcome, PendingHardware
 from admin.space_client import AdminError, SpaceState, whoami_name
@@ -35,9 +37,14 @@ SLEEP_LABELS = [choice.label for choice in SLEEP_CHOICES]
 DEFAULT_SLEEP = "1 h"
 
 
-def build_admin_tab(settings: Settings, *, service: AdminService | None = None) -> None:
-    """Lay out the Admin tab inside the caller's `with gr.Tab(...)` of a gr.Blocks."""
-    service = service or AdminService(settings)
+def build_admin_tab(
+    settings: Settings, *, service: AdminService | None = None, activity: ActivityLog | None = None
+) -> None:
+    """Lay out the Admin tab inside the caller's `with gr.Tab(...)` of a gr.Blocks.
+
+    `activity`: the app's log, which the start-up diagnostics write to as well (admin.activity.activity_log).
+    """
+    service = service or AdminService(settings, activity=activity)
     _Tab(service, sign_in_problem())
 
 
@@ -124,6 +131,8 @@ class _Tab:
             self.confirm = gr.Button("Confirm", variant="stop")
             self.cancel = gr.Button("Cancel")
 
+        self.replicas = ReplicasSection(self.service, _caller, self._guard)
+
         gr.Markdown(
             "### Pause or restart\nA paused Space costs nothing, and stops this app too: only the owner can "
             "restart it, from the Space's page (Settings → Restart)."
@@ -135,6 +144,7 @@ class _Tab:
         self.result = gr.Markdown()
 
         gr.Markdown("### Activity")
+        gr.Markdown(self.service.activity.where)
         self.activity = gr.Dataframe(headers=list(ActivityLog.COLUMNS), interactive=False, wrap=True)
 
         self._wire(refresh)
@@ -184,6 +194,7 @@ class _Tab:
         self.stop.click(self.on_stop_billing, inputs=[self.last_state, self.seen], outputs=after, **CHANGES)
         self.pause.click(self.on_pause, inputs=[self.last_state, self.seen], outputs=after, **CHANGES)
         self.restart.click(self.on_restart, inputs=[self.factory, self.last_state, self.seen], outputs=after, **CHANGES)
+        self.replicas.wire([refresh.click, self.timer.tick], self.activity)
 
     # Reading.
 
@@ -216,7 +227,8 @@ class _Tab:
             seconds = sleep_choice(sleep_label or DEFAULT_SLEEP).seconds
         except ValueError:
             return "Choose a sleep time from the list."
-        return cost_markdown(self.service.catalogue(), flavor, seconds)
+        catalogue = self.service.catalogue()
+        return cost_markdown(catalogue, flavor, seconds) + with_replicas(catalogue, flavor, self.service.replicas_now())
 
     def _view(self, last: SpaceState | None, seen: list[str], state: SpaceState | None = None):
         """Runtime text, seen transitions, timer on while the Space is changing, new last state."""

@@ -1,5 +1,6 @@
 """Start-up and shutdown of diagnostics: a short summary logged in a daemon thread, so the app serves at
-once; and when the app stops, the end of any probe still running."""
+once (and handed to `on_report`, which keeps it beside the change that restarted the Space); and when the
+app stops, the end of any probe still running."""
 
 from __future__ import annotations
 
@@ -8,20 +9,43 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 from diagnostics.cache import LatestReport
 from diagnostics.render import summary_lines
+from diagnostics.report import Report
 from diagnostics.runner import LIVE_PROBES
 
 log = logging.getLogger("diagnostics")
 
+COMPONENT_NAMES = {"gpu": "GPU", "wheels": "wheels", "torch": "torch", "jax": "JAX", "tensorflow": "TF"}
+REASON_CHARS = 120
 
-def _summarise(latest: LatestReport) -> None:
+
+def one_line(report: Report) -> str:
+    """Every verdict in a line, reasons only where not OK: "GPU OK, wheels OK, torch OK, JAX OK, TF WARN (...)"."""
+    parts = []
+    for verdict in report.verdicts:
+        name = COMPONENT_NAMES.get(verdict.component, verdict.component)
+        part = f"{name} {verdict.status.value}"
+        if verdict.status.value != "OK":
+            reason = " ".join(verdict.reason.split())
+            part += f" ({reason[: REASON_CHARS - 1] + '…' if len(reason) > REASON_CHARS else reason})"
+        parts.append(part)
+    return ", ".join(parts)
+
+
+def _summarise(latest: LatestReport, on_report: Callable[[str], None] | None = None) -> None:
     try:
         report = latest.refresh().report
     except Exception:  # noqa: BLE001 - a broken report must never take the app down
         log.exception("diagnostics could not run")
-        return
+        report = None
+    if on_report is not None:
+        try:
+            on_report(one_line(report) if report else "diagnostics could not run: see the log")
+        except Exception:  # noqa: BLE001 - nor a failing record of it
+            log.exception("the start-up diagnostics could not be recorded")
     if report is None:
         return
     first, *rows = summary_lines(report)
@@ -30,12 +54,15 @@ def _summarise(latest: LatestReport) -> None:
         log.log(logging.INFO if verdict.status == "OK" else logging.WARNING, row)
 
 
-def start_background_summary(latest: LatestReport) -> threading.Thread:
-    """Start the report in a daemon thread and return it; the Diagnostics tab shows its result when done.
+def start_background_summary(
+    latest: LatestReport, on_report: Callable[[str], None] | None = None
+) -> threading.Thread:
+    """Start the report in a daemon thread and return it; the Diagnostics tab shows its result when done,
+    and `on_report` gets it as `one_line` text.
 
     app.py calls this only when settings.diagnostics_at_startup is true.
     """
-    thread = threading.Thread(target=_summarise, args=(latest,), name="diagnostics-startup", daemon=True)
+    thread = threading.Thread(target=_summarise, args=(latest, on_report), name="diagnostics-startup", daemon=True)
     thread.start()
     return thread
 

@@ -106,18 +106,21 @@ def test_a_new_process_reads_the_change_and_attaches_its_start_up_diagnostics(tm
 
 
 def test_a_start_long_after_the_change_stands_alone() -> None:
-    """A rebuild a day later is not the switch's outcome."""
+    """A rebuild a day later is not the switch's outcome, nor a start-up of a process already running."""
     change_at = datetime(2026, 11, 29, 10, 32, tzinfo=UTC)
     records = [
         {"kind": "change", "when": change_at.isoformat(), "who": "alice", "action": "request hardware t4-small",
          "result": "Requested t4-small.", "ok": True, "restarts": True},
+        {"kind": "startup", "when": (change_at + timedelta(minutes=1)).isoformat(), "replica": "r0",
+         "started": (change_at - timedelta(minutes=5)).isoformat(), "hardware": "cpu-basic", "summary": "torch OK"},
         {"kind": "startup", "when": (change_at + timedelta(minutes=3)).isoformat(), "replica": "r1",
-         "hardware": "t4-small", "summary": "torch OK"},
+         "started": (change_at + timedelta(minutes=2)).isoformat(), "hardware": "t4-small", "summary": "torch OK"},
         {"kind": "startup", "when": (change_at + timedelta(days=1)).isoformat(), "replica": "r2",
          "hardware": "t4-small", "summary": "torch OK"},
     ]
-    change, later = timeline(records)
+    change, running, later = timeline(records)
     assert [start.replica for start in change.back] == ["r1"]
+    assert running.replica == "r0"
     assert "back at 10:35:00 on t4-small: torch OK" in change.as_row()[3]
     assert later.replica == "r2"
 
