@@ -52,7 +52,9 @@ class ReplicasSection:
             show_progress="hidden",
         )
         after = [self.result, self.summary, activity]
-        self.choose.click(self.on_replicas_choose, inputs=[self.count], outputs=[self.confirm, self.confirm_row, *after], **CHANGES)
+        self.choose.click(
+            self.on_replicas_choose, inputs=[self.count], outputs=[self.confirm, self.confirm_row, *after], **CHANGES
+        )
         self.confirm.click(self.on_replicas_confirm, outputs=[self.confirm_row, *after], **CHANGES)
         self.cancel.click(self.on_replicas_cancel, outputs=[self.confirm_row, self.result], api_visibility="private")
 

@@ -18,10 +18,14 @@ WRITERS, PER_WRITER = 4, 300
 LINE_PAD = "x" * 600  # longer than PIPE_BUF: no small-write atomicity to lean on
 
 
+def _change(writer: int, n: int) -> dict:
+    return {"kind": "change", "when": datetime.now(UTC).isoformat(), "who": f"w{writer}", "n": n, "pad": LINE_PAD}
+
+
 def _write_many(path: str, writer: int, count: int) -> None:
     store = JsonLinesStore(Path(path), compact=compact_activity, max_bytes=10**9)
     for n in range(count):
-        store.append({"kind": "change", "when": datetime.now(UTC).isoformat(), "who": f"w{writer}", "n": n, "pad": LINE_PAD})
+        store.append(_change(writer, n))
 
 
 def test_writers_in_separate_processes_never_corrupt_the_file(tmp_path: Path) -> None:
@@ -47,7 +51,7 @@ def test_writers_in_separate_processes_never_corrupt_the_file(tmp_path: Path) ->
 def _write_and_compact(path: str, writer: int, count: int) -> None:
     store = JsonLinesStore(Path(path), compact=compact_activity, max_bytes=20_000)
     for n in range(count):
-        store.append({"kind": "change", "when": datetime.now(UTC).isoformat(), "who": f"w{writer}", "n": n, "pad": LINE_PAD})
+        store.append(_change(writer, n))
         store.append({"kind": "refused", "when": datetime.now(UTC).isoformat(), "by_kind": {"anonymous": 1}})
 
 
@@ -92,7 +96,7 @@ def test_a_new_process_reads_the_change_and_attaches_its_start_up_diagnostics(tm
     settings = load_settings({"STATE_DIR": str(tmp_path), "HF_TOKEN": TOKEN})
     before = activity_log(settings)
     before.record_startup("cpu-basic", "GPU WARN (no NVIDIA GPU), torch OK")
-    before.record("alice", "request hardware a10g-small", f"Requested a10g-small (token {TOKEN}).", ok=True, restarts=True)
+    before.record("alice", "request hardware a10g-small", f"Requested a10g-small ({TOKEN}).", ok=True, restarts=True)
     after = activity_log(settings)
     after.record_startup("a10g-small", f"torch OK, JAX OK, TF WARN (libcudnn.so.9 missing; {TOKEN})")
     change, first_start = after._timeline()
