@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -17,7 +18,15 @@ from models.cpu_runtime import (
     prepare_runtime,
     usable_cpus,
 )
-from models.device import DeviceError, DevicePlan, detect_device
+from models.device import (
+    DeviceError,
+    DevicePlan,
+    Placement,
+    detect_device,
+    plan_placement,
+    visible_gpus,
+    weights_bytes,
+)
 from models.registry import DEFAULT_TASK, TaskError, TaskSpec, get_task, infer_task
 from settings import Settings
 
@@ -52,6 +61,8 @@ class LoadedModel:
     """What runs the forward pass of `embed`: torch, or ONNX Runtime on the CPU (models/cpu_runtime.py)."""
     embedder: OnnxEmbedder | None = None
     """The ONNX Runtime session when `runtime` is an ONNX one."""
+    placement: Placement | None = None
+    """Where the copies of the model are (models/device.py `plan_placement`); None on the CPU."""
 
     def summary(self) -> str:
         return (
@@ -126,24 +137,54 @@ def _cpu_runtime(runtime: RuntimePlan, pipe: Any, source: ModelSource) -> tuple[
 
 
 def load_model(settings: Settings) -> LoadedModel:
-    """Load the pipeline once, at start-up. Every failure becomes one ModelLoadError naming what to fix."""
+    """Load the pipeline once, at start-up: one copy (sharded if it must be). See `load_models` for more."""
+    return load_models(settings, copies=1)[0]
+
+
+def load_models(settings: Settings, copies: int | None = None) -> list[LoadedModel]:
+    """The model on every GPU it should use: a copy per GPU when it fits one, else one sharded copy.
+
+    `copies` caps the copies (None: as many as the placement names). Every failure becomes one
+    ModelLoadError naming what to fix."""
     try:
         source, spec = resolve(settings)
         plan = detect_device(settings.device, settings.half_precision)
     except (TaskError, DeviceError) as error:
         raise ModelLoadError(str(error)) from error
+    placement = None
+    # ZeroGPU lends one GPU per call, inside @spaces.GPU: nothing to place at start-up.
+    if plan.is_cuda and not settings.zero_gpu:
+        gpus = visible_gpus()
+        placement = plan_placement(weights_bytes(source.location, plan.dtype, settings.hf_token), gpus)
+        log.info("Placement: %s on %s: %s", placement.mode, ", ".join(placement.devices), placement.reason)
+        names = {f"cuda:{g.index}": g.name for g in gpus}
+        if placement.mode == "shard":
+            return [_load_one(settings, source, spec, plan, placement, device_map="auto")]
+        plans = [
+            dataclasses.replace(plan, device=device, device_name=names.get(device, plan.device_name))
+            for device in placement.devices[:copies]
+        ]
+        return [_load_one(settings, source, spec, p, placement) for p in plans]
+    return [_load_one(settings, source, spec, plan, placement)]
+
+
+def _load_one(
+    settings: Settings,
+    source: ModelSource,
+    spec: TaskSpec,
+    plan: DevicePlan,
+    placement: Placement | None,
+    device_map: str | None = None,
+) -> LoadedModel:
     import torch
     from transformers import pipeline
 
     log.info("Loading %s for %s on %s (%s): %s", source.name, spec.name, plan.device, plan.dtype, plan.reason)
     started = time.perf_counter()
+    where = {"device_map": device_map} if device_map else {"device": plan.device}
     try:
         pipe = pipeline(
-            spec.pipeline_task,
-            model=source.location,
-            device=plan.device,
-            dtype=getattr(torch, plan.dtype),
-            token=settings.hf_token,
+            spec.pipeline_task, model=source.location, dtype=getattr(torch, plan.dtype), token=settings.hf_token, **where
         )
     except Exception as error:
         raise ModelLoadError(_load_failure(source.name, error)) from error
@@ -155,7 +196,15 @@ def load_model(settings: Settings) -> LoadedModel:
         runtime = plan_runtime(settings.cpu_runtime, plan.is_cuda, spec.name, onnxruntime_installed())
         runtime, embedder = _cpu_runtime(runtime, pipe, source)
     loaded = LoadedModel(
-        pipe, spec, source, plan, _max_tokens(pipe, source.location), time.perf_counter() - started, runtime, embedder
+        pipe,
+        spec,
+        source,
+        plan,
+        _max_tokens(pipe, source.location),
+        time.perf_counter() - started,
+        runtime,
+        embedder,
+        placement,
     )
     log.info("Ready: %s", loaded.summary())
     return loaded
