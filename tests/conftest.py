@@ -29,9 +29,10 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {task: build_tiny_model(task, root / task) for task in TINY_TASKS}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Debian Chromium for every browser test of the session."""
+    """One headless Debian Chromium per browser test module. Not per session: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, and later tests call asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser import launch_chromium
