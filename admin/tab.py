@@ -21,6 +21,10 @@ from gradio.utils import get_space
 from admin.access import Caller
 from admin.activity import ActivityLog
 from admin.catalogue import FREE_FLAVOR, SLEEP_CHOICES, sleep_choice
+from admin.endpoint import EndpointService
+from admin.endpoint_tab import build_endpoint_panel
+from admin.metrics import LiveMonitor
+from admin.metrics_tab import build_live_panel
 from admin.replicas import with_replicas
 from admin.replicas_tab import ReplicasSection
 from admin.render import access_markdown, cost_markdown, runtime_markdown, transition, transitions_markdown
@@ -146,6 +150,11 @@ class _Tab:
         gr.Markdown("### Activity")
         gr.Markdown(self.service.activity.where)
         self.activity = gr.Dataframe(headers=list(ActivityLog.COLUMNS), interactive=False, wrap=True)
+
+        settings = self.service.settings
+        build_live_panel(LiveMonitor(settings))
+        if settings.inference_endpoint:
+            build_endpoint_panel(EndpointService(settings, self.service.activity), self.activity)
 
         self._wire(refresh)
 

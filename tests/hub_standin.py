@@ -528,7 +528,7 @@ class HubStandIn:
         sample = {"utilization": int(tick * 7) % 100, "memory_used_bytes": 3 * 2**30, "memory_total_bytes": 16 * 2**30}
         gpus = {f"{replica}-gpu0": sample} if gpu else {}
         return {
-            "cpu_usage_pct": round(20 + 10 * (int(tick) % 5) + len(replica) % 3, 1),
+            "cpu_usage_pct": round(20 + 10 * (int(tick) % 5) + 7 * self.replicas.index(replica), 1),
             "cpu_millicores": 4000,
             "memory_used_bytes": 2 * 2**30 + (hash(replica) % 100) * 2**20,
             "memory_total_bytes": 16 * 2**30,

@@ -1,0 +1,80 @@
+"""The Admin tab's live section in a real browser: the owner sees the metrics plotted; a visitor sees why not."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("playwright")
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.apptools import AppProcess  # noqa: E402
+from tests.browser import screenshot  # noqa: E402
+from tests.hub_standin import HubStandIn  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def hub():
+    with HubStandIn(
+        user="alice", hardware="t4-small", settle_after_polls=0, replicas=("aaa11", "bbb22"), metrics_interval_s=0.5
+    ) as hub:
+        hub.add_log("Running on local URL:  http://0.0.0.0:7860", f"leaked {hub.token}")
+        yield hub
+
+
+@pytest.fixture(scope="module")
+def app(hub, tmp_path_factory) -> AppProcess:
+    env = {
+        "HF_ENDPOINT": hub.url,
+        "HF_TOKEN": hub.token,
+        "HF_HUB_OFFLINE": "0",
+        "ADMIN_SPACE_ID": hub.space_id,
+        "SPACE_AUTHOR_NAME": hub.user,
+        "DIAGNOSTICS_AT_STARTUP": "false",
+    }
+    with AppProcess(env, tmp_path_factory.mktemp("app") / "app.log") as app:
+        yield app
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1400})
+    yield context
+    context.close()
+
+
+def open_admin(page, url: str):
+    page.goto(url)
+    page.get_by_role("tab", name="Admin").click()
+    expect(page.get_by_text("Live metrics and run log")).to_be_visible()
+
+
+def test_signed_out_visitor_sees_no_metrics(context, app, hub):
+    """Signed out: the live section says it is for the owner, and the Hub's streams are never opened."""
+    page = context.new_page()
+    open_admin(page, app.url)
+    expect(page.get_by_text("Live metrics and the run log are for the Space's owner").first).to_be_visible(
+        timeout=30_000
+    )
+    assert not [r for r in hub.requests if r.endpoint in ("metrics", "logs")]
+
+
+def test_owner_sees_the_metrics_plotted_per_replica_and_the_log(context, app, hub):
+    """The owner signs in and opens the Admin tab: both replicas are plotted and the log tail shows, scrubbed."""
+    page = context.new_page()
+    page.goto(f"{app.url}/login/huggingface")
+    open_admin(page, app.url)
+    expect(page.get_by_text("Live: 2 replicas (aaa11, bbb22)")).to_be_visible(timeout=60_000)
+    for plot in ("cpu", "memory", "gpu", "gpu-memory"):
+        # One coloured line per replica (a line without a colour is drawn invisibly).
+        lines = page.locator(f'#live-plot-{plot} path[aria-roledescription="line mark"][stroke]')
+        expect(lines).to_have_count(2, timeout=30_000)
+        expect(lines.first).to_have_attribute("aria-label", re.compile("replica: (aaa11|bbb22)"))
+    log = page.get_by_label("Run log (last lines)")
+    expect(log).to_have_value(re.compile("Running on local URL"), timeout=60_000)
+    expect(log).to_have_value(re.compile(r"leaked \[redacted\]"))
+    assert hub.token not in page.content()
+    screenshot(page, "admin-live-owner")
