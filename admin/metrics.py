@@ -234,8 +234,9 @@ class LiveReader:
         try:
             while self._still_wanted():
                 try:
-                    self._stream_metrics()
-                    wait = 1.0  # the Hub closed the stream: open it again shortly while wanted
+                    # The stream ended (or went silent): reopen it soon if it brought samples; a Space that
+                    # sends none (paused, sleeping) is asked again only after the backoff.
+                    wait = 1.0 if self._stream_metrics() else self._failure_backoff_s
                 except AdminError as error:
                     wait = self._failed("metrics", error)
                 if not self._wait(wait):
@@ -243,10 +244,14 @@ class LiveReader:
         finally:
             log.info("live metrics reader stopped for %s (nobody looking)", self.repo_id)
 
-    def _stream_metrics(self) -> None:
-        """Read the metrics stream until nobody looks, it ends, or it stays silent; raises AdminError."""
+    def _stream_metrics(self) -> int:
+        """Read the metrics stream until nobody looks, it ends, or it stays silent; how many samples it brought.
+
+        Raises AdminError.
+        """
         what = "read the Space's live metrics"
         url = f"{self._api.endpoint}/api/spaces/{self.repo_id}/metrics"
+        count = 0
         try:
             with get_session().stream(
                 "GET", url, headers=build_hf_headers(token=self._token), timeout=self._stream_timeout_s
@@ -254,18 +259,20 @@ class LiveReader:
                 hf_raise_for_status(response)
                 for line in response.iter_lines():
                     if not self._still_wanted():
-                        return
+                        break
                     sample = self._sample_from_line(line)
                     if sample is not None:
+                        count += 1
                         self._succeeded("metrics")
                         with self._lock:
                             self._samples.append(sample)
         except (httpx2.ReadTimeout, httpx2.RemoteProtocolError):
-            return  # silent (a paused or sleeping Space sends nothing) or cut: reopened while wanted
+            pass  # silent (a paused or sleeping Space sends nothing) or cut: reopened while wanted
         except AdminError:
             raise
         except Exception as error:
             raise self._map(what, error) from None
+        return count
 
     def _sample_from_line(self, line: str) -> MetricSample | None:
         if not line.startswith("data:"):

@@ -155,3 +155,17 @@ def test_events_without_a_replica_or_with_odd_values_are_read_safely() -> None:
     assert parse_metric({"cpu_usage_pct": 5}, 0.0) is None
     sample = parse_metric({"replica": "x", "cpu_usage_pct": "lots", "gpus": {"a": "odd", "b": {"utilization": 50}}}, 1.0)
     assert sample.cpu_pct is None and sample.gpu_utilization_pct == 50.0 and sample.gpu_memory_used_bytes is None
+
+
+def test_a_space_sending_no_metrics_is_not_asked_again_every_second(hub: HubStandIn) -> None:
+    """A paused or sleeping Space's stream stays silent: dropped after the timeout, reopened after the backoff."""
+    hub.replicas = ()
+    live = reader(hub, stream_timeout_s=1.0, failure_backoff_s=30.0)
+    try:
+        for _ in range(8):
+            live.look()
+            time.sleep(0.5)
+        assert live.look().samples == ()
+        assert hub_reads(hub).count("metrics") == 1
+    finally:
+        live.close()
