@@ -369,3 +369,9 @@ class LiveMonitor:
     def running(self) -> list[str]:
         with self._lock:
             return self._reader.running() if self._reader else []
+
+    def close(self) -> None:
+        with self._lock:
+            reader = self._reader
+        if reader is not None:
+            reader.close()

@@ -148,12 +148,13 @@ def test_owner_check_comes_before_any_hub_request(hub: HubStandIn) -> None:
         assert answer.allowed and answer.view is not None
         assert wait_for(lambda: "metrics" in hub_reads(hub), timeout_s=10)
     finally:
-        monitor._reader.close()
+        monitor.close()
 
 
 def test_events_without_a_replica_or_with_odd_values_are_read_safely() -> None:
     assert parse_metric({"cpu_usage_pct": 5}, 0.0) is None
-    sample = parse_metric({"replica": "x", "cpu_usage_pct": "lots", "gpus": {"a": "odd", "b": {"utilization": 50}}}, 1.0)
+    event = {"replica": "x", "cpu_usage_pct": "lots", "gpus": {"a": "odd", "b": {"utilization": 50}}}
+    sample = parse_metric(event, 1.0)
     assert sample.cpu_pct is None and sample.gpu_utilization_pct == 50.0 and sample.gpu_memory_used_bytes is None
 
 
