@@ -125,6 +125,9 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle runtime threads otherwise spin for a while after each run, taking the CPU that the web
+        # server's threads need between batches on a 2-vCPU Space.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.threads = threads
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
