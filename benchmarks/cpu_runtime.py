@@ -129,7 +129,8 @@ def main() -> None:
               f"{predictors['torch'].model.load_seconds:.1f} s), from the disk cache {again.seconds:.2f} s")
 
     single = {
-        runtime: cpu_runtime.OnnxEmbedder(predictors[runtime].model.embedder.path, 1) for runtime in ("onnx", "onnx-int8")
+        runtime: cpu_runtime.OnnxEmbedder(predictors[runtime].model.embedder.path, 1)
+        for runtime in ("onnx", "onnx-int8")
     }
     variants: dict[str, Embed] = {
         "torch": lambda texts: predictors["torch"].embed(texts)[0].numpy(),

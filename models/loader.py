@@ -184,7 +184,11 @@ def _load_one(
     where = {"device_map": device_map} if device_map else {"device": plan.device}
     try:
         pipe = pipeline(
-            spec.pipeline_task, model=source.location, dtype=getattr(torch, plan.dtype), token=settings.hf_token, **where
+            spec.pipeline_task,
+            model=source.location,
+            dtype=getattr(torch, plan.dtype),
+            token=settings.hf_token,
+            **where,
         )
     except Exception as error:
         raise ModelLoadError(_load_failure(source.name, error)) from error
