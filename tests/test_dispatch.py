@@ -166,3 +166,51 @@ def test_a_pool_speaks_for_its_first_replica():
     assert pool.model == "a"
     with pytest.raises(ValueError):
         PredictorPool([])
+
+
+# --- the loader follows the placement ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def four_stand_in_gpus(monkeypatch):
+    """Four 24 GiB stand-in GPUs; `_load_one` records where it was asked to load instead of loading."""
+    from models import loader
+    from models.device import DevicePlan
+
+    monkeypatch.setattr(loader, "detect_device", lambda *_: DevicePlan("cuda:0", "bfloat16", "GPU", "stand-in"))
+    monkeypatch.setattr(loader, "visible_gpus", lambda: [Gpu(i, f"stand-in L4 #{i}", L4) for i in range(4)])
+
+    def record(settings, source, spec, plan, placement, device_map=None):
+        return (plan.device, plan.device_name, device_map, placement.mode if placement else None)
+
+    monkeypatch.setattr(loader, "_load_one", record)
+    return loader
+
+
+def test_a_small_model_is_loaded_once_per_gpu(four_stand_in_gpus):
+    from settings import load_settings
+
+    loaded = four_stand_in_gpus.load_models(load_settings({}))
+    assert [(device, name) for device, name, _, _ in loaded] == [(f"cuda:{i}", f"stand-in L4 #{i}") for i in range(4)]
+    assert {mode for *_, mode in loaded} == {"replicate"}
+
+
+def test_load_model_keeps_one_copy(four_stand_in_gpus):
+    from settings import load_settings
+
+    assert four_stand_in_gpus.load_model(load_settings({}))[0] == "cuda:0"
+
+
+def test_a_model_too_big_for_one_gpu_is_loaded_once_with_device_map_auto(four_stand_in_gpus, monkeypatch):
+    from settings import load_settings
+
+    monkeypatch.setattr(four_stand_in_gpus, "weights_bytes", lambda *_: 40 * GIB)
+    [(device, _, device_map, mode)] = four_stand_in_gpus.load_models(load_settings({}))
+    assert (device_map, mode) == ("auto", "shard")
+
+
+def test_zerogpu_places_nothing_at_start_up(four_stand_in_gpus):
+    from settings import load_settings
+
+    [(device, _, device_map, mode)] = four_stand_in_gpus.load_models(load_settings({"SPACES_ZERO_GPU": "true"}))
+    assert (device, device_map, mode) == ("cuda:0", None, None)
