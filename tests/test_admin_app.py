@@ -5,124 +5,18 @@ The app is the real app.py, with HF_ENDPOINT pointing at the Hub stand-in and a 
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.apptools import AppProcess
+from tests.admin_app import AdminApp, output_text
 from tests.hub_standin import HubStandIn, wait_for
 
 pytestmark = pytest.mark.slow
 
 ACTIONS = ("on_choose", "on_confirm", "on_set_sleep", "on_stop_billing", "on_pause", "on_restart")
-
-
-class AdminApp:
-    """The real app.py, with the Hub stand-in as its Hub and the stand-in's token as HF_TOKEN.
-
-    Requests carry `origin` as their Origin header, as a browser on the app's own page sends it
-    (outside Spaces that is the app's URL), and `headers` besides (e.g. the Host a Space is reached at).
-    """
-
-    def __init__(self, hub: HubStandIn, log_path: Path, env: dict[str, str] | None = None, origin: str | None = None):
-        self.hub = hub
-        env = {
-            "HF_ENDPOINT": hub.url,
-            "HF_TOKEN": hub.token,
-            "HF_HUB_OFFLINE": "0",
-            "ADMIN_SPACE_ID": hub.space_id,
-            "SPACE_AUTHOR_NAME": hub.user,
-            "SPACE_ID": "",
-            "SPACE_HOST": "",
-            "SYSTEM": "",
-            "ADMIN_USERS": "",
-            "DIAGNOSTICS_AT_STARTUP": "false",
-            **(env or {}),
-        }
-        self._process = AppProcess(env, log_path).__enter__()
-        self.url = self._process.url
-        self.origin = origin or self.url
-        self.headers: dict[str, str] = {}
-
-    def log(self) -> str:
-        return self._process.log()
-
-    def close(self) -> None:
-        self._process.__exit__(None, None, None)
-
-    def dependencies(self) -> list[dict]:
-        """Every backend event, with its fn_index, as /config lists it."""
-        config = httpx.get(f"{self.url}/config", timeout=10).json()
-        self.components = {c["id"]: c for c in config["components"]}
-        return [dict(d, fn_index=i) for i, d in enumerate(config["dependencies"]) if d.get("backend_fn", True)]
-
-    def dependency(self, api_name: str) -> dict:
-        return next(d for d in self.dependencies() if d.get("api_name") == api_name)
-
-    def inputs_for(self, dependency: dict) -> list:
-        return [self.components.get(i, {}).get("props", {}).get("value") for i in dependency["inputs"]]
-
-    def call(
-        self,
-        dependency: dict,
-        *,
-        cookie: str | None = None,
-        times: int = 1,
-        extra: dict | None = None,
-        session: str | None = None,
-        origin: str | None = "own",
-        data: list | None = None,
-    ):
-        """POST /gradio_api/queue/join `times` times in one session, then read every completion message.
-
-        `origin`: "own" sends the app's own origin, None sends no Origin header, anything else is sent as is.
-        """
-        headers = dict(self.headers)
-        if cookie:
-            headers["Cookie"] = cookie
-        if origin is not None:
-            headers["Origin"] = self.origin if origin == "own" else origin
-        session = session or uuid.uuid4().hex[:12]
-        body = {
-            "data": self.inputs_for(dependency) if data is None else data,
-            "fn_index": dependency["fn_index"],
-            "session_hash": session,
-            "trigger_id": None,
-            "event_data": None,
-            **(extra or {}),
-        }
-        raw: list[str] = []
-        events = []
-        for _ in range(times):
-            joined = httpx.post(f"{self.url}/gradio_api/queue/join", json=body, headers=headers, timeout=10)
-            raw.append(joined.text)
-            joined.raise_for_status()
-            events.append(joined.json()["event_id"])
-        completed = []
-        with httpx.stream(
-            "GET", f"{self.url}/gradio_api/queue/data", params={"session_hash": session}, headers=headers, timeout=60
-        ) as stream:
-            for line in stream.iter_lines():
-                raw.append(line)
-                if line.startswith("data:"):
-                    message = json.loads(line[5:])
-                    if message.get("msg") == "process_completed":
-                        completed.append(message)
-                        if len(completed) == times:
-                            break
-        return completed, "\n".join(raw)
-
-    def sign_in(self) -> str:
-        """The session cookie of the mocked Hugging Face sign-in (its Secure flag stops httpx resending it)."""
-        response = httpx.get(f"{self.url}/login/callback", params={"_target_url": "/"}, follow_redirects=False)
-        cookie = response.headers["set-cookie"].split(";", 1)[0]
-        assert cookie.startswith("session=")
-        return cookie
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +36,6 @@ def app(hub: HubStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
 def fresh_hub(hub: HubStandIn) -> None:
     hub.clear_failures()
     hub.clear_requests()
-
-
-def output_text(message: dict) -> str:
-    return json.dumps(message.get("output", {}))
 
 
 def test_no_event_changes_anything_for_an_anonymous_caller(app: AdminApp, hub: HubStandIn) -> None:

@@ -10,25 +10,18 @@ Tests run in file order on one app; the Hub-failure tests come last because fail
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
-import itsdangerous
 import pytest
 
 from tests.hub_standin import HubStandIn, wait_for
-from tests.test_admin_app import AdminApp, output_text
+from tests.admin_app import SPACE_HOST, AdminApp, output_text, session_cookie, spaces_app
 
 pytestmark = pytest.mark.slow
 
-SPACE_HOST = "alice-self-check.hf.space"
-OWN_ORIGIN = f"https://{SPACE_HOST}"
-CLIENT_SECRET = f"oauth-secret-{uuid.uuid4().hex}"
 OPENAI_KEY = "sk-proj-" + "Qw8" * 14
 DB_PASSWORD = "pg-pw-" + uuid.uuid4().hex[:10]
 SECRET_ENV = {
@@ -39,26 +32,6 @@ SECRET_ENV = {
 }
 
 
-def session_cookie(username: str) -> str:
-    """A signed-in session for `username`, signed exactly as gradio.oauth.attach_oauth's SessionMiddleware does."""
-    signer = itsdangerous.TimestampSigner(hashlib.sha256(f"{CLIENT_SECRET}-v4".encode()).hexdigest())
-    oauth_info = {
-        "access_token": "hf_oauth_" + "x" * 30,
-        "token_type": "bearer",
-        "scope": "openid profile",
-        "expires_at": int(time.time()) + 3600,
-        "userinfo": {
-            "sub": "1234",
-            "name": username.title(),
-            "preferred_username": username,
-            "profile": f"https://huggingface.co/{username}",
-            "picture": "",
-        },
-    }
-    payload = base64.b64encode(json.dumps({"oauth_info": oauth_info}).encode())
-    return "session=" + signer.sign(payload).decode()
-
-
 @pytest.fixture(scope="module")
 def hub() -> Iterator[HubStandIn]:
     with HubStandIn(user="alice", space_id="alice/self-check", settle_after_polls=0) as standin:
@@ -67,22 +40,7 @@ def hub() -> Iterator[HubStandIn]:
 
 @pytest.fixture(scope="module")
 def app(hub: HubStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminApp]:
-    env = {
-        # What Spaces set (DESIGN.md), with `hf_oauth: true` in the README.
-        "SYSTEM": "spaces",
-        "SPACE_ID": hub.space_id,
-        "SPACE_AUTHOR_NAME": "alice",
-        "SPACE_REPO_NAME": "self-check",
-        "SPACE_HOST": SPACE_HOST,
-        "ADMIN_SPACE_ID": "",
-        "OAUTH_CLIENT_ID": "00000000-0000-0000-0000-00000000c11e",
-        "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
-        "OAUTH_SCOPES": "openid profile",
-        "OPENID_PROVIDER_URL": hub.url,
-        **SECRET_ENV,
-    }
-    server = AdminApp(hub, tmp_path_factory.mktemp("admin-spaces") / "app.log", env=env, origin=OWN_ORIGIN)
-    server.headers = {"Host": SPACE_HOST}  # not localhost: Gradio's CORS then answers any origin
+    server = spaces_app(hub, tmp_path_factory.mktemp("admin-spaces") / "app.log", **SECRET_ENV)
     yield server
     server.close()
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.hub_standin import HubStandIn, wait_for
-from tests.test_admin_app import AdminApp
-from tests.test_admin_hardening import CLIENT_SECRET, OWN_ORIGIN, SPACE_HOST, session_cookie
+from tests.admin_app import AdminApp, session_cookie, spaces_app
 
 pytestmark = pytest.mark.slow
 
@@ -39,25 +38,15 @@ def hub() -> Iterator[HubStandIn]:
 
 @pytest.fixture(scope="module")
 def app(hub: HubStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminApp]:
-    env = {
-        "SYSTEM": "spaces",
-        "SPACE_ID": hub.space_id,
-        "SPACE_AUTHOR_NAME": "alice",
-        "SPACE_REPO_NAME": "self-check",
-        "SPACE_HOST": SPACE_HOST,
-        "ADMIN_SPACE_ID": "",
-        "OAUTH_CLIENT_ID": "00000000-0000-0000-0000-00000000c11e",
-        "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
-        "OAUTH_SCOPES": "openid profile",
-        "OPENID_PROVIDER_URL": hub.url,
-        "INFERENCE_ENDPOINT": "self-check-tei",
-        "SPACE_DB_URL": f"postgres://app:{DB_PASSWORD}@db.internal:5432/app",
+    server = spaces_app(
+        hub,
+        tmp_path_factory.mktemp("admin-live") / "app.log",
+        INFERENCE_ENDPOINT="self-check-tei",
+        SPACE_DB_URL=f"postgres://app:{DB_PASSWORD}@db.internal:5432/app",
         # huggingface_hub's Inference Endpoints base URL is a constant: the shim points it at the stand-in.
-        "PYTHONPATH": str(ENDPOINTS_API_SHIM),
-        "STANDIN_INFERENCE_ENDPOINTS_API": hub.endpoints_api,
-    }
-    server = AdminApp(hub, tmp_path_factory.mktemp("admin-live") / "app.log", env=env, origin=OWN_ORIGIN)
-    server.headers = {"Host": SPACE_HOST}
+        PYTHONPATH=str(ENDPOINTS_API_SHIM),
+        STANDIN_INFERENCE_ENDPOINTS_API=hub.endpoints_api,
+    )
     yield server
     server.close()
 

@@ -19,8 +19,7 @@ import pytest
 from admin.state_store import ACTIVITY_FILE
 from tests.fixtures.diagnostics import SEGFAULTS
 from tests.hub_standin import HubStandIn, wait_for
-from tests.test_admin_app import AdminApp, output_text
-from tests.test_admin_hardening import CLIENT_SECRET, OWN_ORIGIN, SPACE_HOST, session_cookie
+from tests.admin_app import AdminApp, output_text, session_cookie, spaces_app
 
 pytestmark = pytest.mark.slow
 
@@ -36,29 +35,15 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("bucket")
 
 
-def spaces_env(hub: HubStandIn, state_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        "SYSTEM": "spaces",
-        "SPACE_ID": hub.space_id,
-        "SPACE_AUTHOR_NAME": "alice",
-        "SPACE_REPO_NAME": "self-check",
-        "SPACE_HOST": SPACE_HOST,
-        "ADMIN_SPACE_ID": "",
-        "OAUTH_CLIENT_ID": "00000000-0000-0000-0000-00000000c11e",
-        "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
-        "OAUTH_SCOPES": "openid profile",
-        "OPENID_PROVIDER_URL": hub.url,
-        "STATE_DIR": str(state_dir),
-        "DIAGNOSTICS_AT_STARTUP": "true",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(SEGFAULTS), os.environ.get("PYTHONPATH")])),
-        **extra,
-    }
-
-
 def start_app(hub: HubStandIn, state_dir: Path, log: Path, **extra: str) -> AdminApp:
-    app = AdminApp(hub, log, env=spaces_env(hub, state_dir, **extra), origin=OWN_ORIGIN)
-    app.headers = {"Host": SPACE_HOST}
-    return app
+    return spaces_app(
+        hub,
+        log,
+        STATE_DIR=str(state_dir),
+        DIAGNOSTICS_AT_STARTUP="true",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(SEGFAULTS), os.environ.get("PYTHONPATH")])),
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
