@@ -24,7 +24,7 @@ from admin.space_client import (
     SECRETS_PLACE,
     AdminError,
     ErrorKind,
-    _call_with_timeout,
+    call_with_timeout,
 )
 from settings import Settings
 
@@ -176,7 +176,7 @@ class EndpointClient:
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
         try:
-            return _call_with_timeout(
+            return call_with_timeout(
                 what, call, self._timeout_s, "the Inference Endpoints API", self.label, self._token
             )
         except AdminError as error:

@@ -28,7 +28,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from admin.access import Caller, authorize, origin_problem
-from admin.space_client import AdminError, _map_error, configuration_problems
+from admin.space_client import AdminError, configuration_problems, map_error
 from redaction import redact_text, secret_values
 from settings import Settings
 
@@ -316,7 +316,7 @@ class LiveReader:
     def _map(self, what: str, error: BaseException) -> AdminError:
         if isinstance(error, AdminError):
             return error
-        return _map_error(what, error, self._api.endpoint, self.repo_id, lambda text: redact_text(text, self._secrets))
+        return map_error(what, error, self._api.endpoint, self.repo_id, lambda text: redact_text(text, self._secrets))
 
 
 @dataclass(frozen=True)

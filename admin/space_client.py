@@ -194,7 +194,7 @@ class SpaceClient:
         return SpaceState.from_runtime(self.repo_id, runtime)
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return _call_with_timeout(
+        return call_with_timeout(
             what, lambda: fn(*args, **kwargs), self._timeout_s, self._api.endpoint, self.repo_id, self._token
         )
 
@@ -209,7 +209,7 @@ def whoami_name(timeout_s: float = 10.0) -> str:
     token = get_token()
     if token is None:
         raise AdminError(ErrorKind.NOT_CONFIGURED, "No Hugging Face token on this machine (HF_TOKEN is not set).")
-    user = _call_with_timeout(
+    user = call_with_timeout(
         "ask the Hub who the token belongs to", whoami, timeout_s, constants.ENDPOINT, "the Space", token
     )
     if user.get("type") != "user":
@@ -217,9 +217,7 @@ def whoami_name(timeout_s: float = 10.0) -> str:
     return user["name"]
 
 
-def _call_with_timeout(
-    what: str, call: Callable[[], T], timeout_s: float, endpoint: str, repo_id: str, token: str
-) -> T:
+def call_with_timeout(what: str, call: Callable[[], T], timeout_s: float, endpoint: str, repo_id: str, token: str) -> T:
     outcome: dict[str, Any] = {}
 
     def work() -> None:
@@ -238,11 +236,11 @@ def _call_with_timeout(
             "take effect: refresh the runtime before trying again.",
         )
     if "error" in outcome:
-        raise _map_error(what, outcome["error"], endpoint, repo_id, lambda text: redact_text(text, [token])) from None
+        raise map_error(what, outcome["error"], endpoint, repo_id, lambda text: redact_text(text, [token])) from None
     return outcome["value"]
 
 
-def _map_error(what: str, error: BaseException, endpoint: str, repo_id: str, scrub: Callable[[str], str]) -> AdminError:
+def map_error(what: str, error: BaseException, endpoint: str, repo_id: str, scrub: Callable[[str], str]) -> AdminError:
     if isinstance(error, HfHubHTTPError) and error.response is not None:
         return _http_error(what, error, repo_id, scrub)
     if isinstance(error, OfflineModeIsEnabled):

@@ -145,7 +145,11 @@ def open_state_store(state_dir: str | None, compact: Compactor, *, max_bytes: in
         )
     directory = Path(state_dir)
     if not directory.is_dir():
-        note = f"STATE_DIR={state_dir} is not a directory (is the bucket mounted there?). Kept in memory only; " + attach + "."
+        note = (
+            f"STATE_DIR={state_dir} is not a directory (is the bucket mounted there?). Kept in memory only; "
+            + attach
+            + "."
+        )
         log.error(note)
         return StoreChoice(None, note)
     store = JsonLinesStore(directory / ACTIVITY_FILE, compact=compact, max_bytes=max_bytes)

@@ -18,8 +18,8 @@ import gradio as gr
 from gradio import oauth
 from gradio.utils import get_space
 
-from admin.access import Caller
 from admin.activity import ActivityLog
+from admin.caller import caller_of
 from admin.catalogue import FREE_FLAVOR, SLEEP_CHOICES, sleep_choice
 from admin.endpoint import EndpointService
 from admin.endpoint_tab import build_endpoint_panel
@@ -77,18 +77,6 @@ def _username(profile: gr.OAuthProfile | None) -> str | None:
     return getattr(profile, "username", None) if profile is not None else None
 
 
-def _caller(profile: gr.OAuthProfile | None, request: gr.Request | None) -> Caller:
-    """Who calls (from the sign-in session) and from which page (from the headers the server received)."""
-    headers = {str(k).lower(): str(v) for k, v in dict(getattr(request, "headers", None) or {}).items()}
-    return Caller(
-        username=_username(profile),
-        session=getattr(request, "session_hash", None),
-        origin=headers.get("origin"),
-        referer=headers.get("referer"),
-        host=headers.get("host"),
-    )
-
-
 class _Tab:
     def __init__(self, service: AdminService, sign_in_problem: str | None):
         self.service = service
@@ -135,7 +123,7 @@ class _Tab:
             self.confirm = gr.Button("Confirm", variant="stop")
             self.cancel = gr.Button("Cancel")
 
-        self.replicas = ReplicasSection(self.service, _caller, self._guard)
+        self.replicas = ReplicasSection(self.service, caller_of, self._guard)
 
         gr.Markdown(
             "### Pause or restart\nA paused Space costs nothing, and stops this app too: only the owner can "
@@ -256,7 +244,7 @@ class _Tab:
     # Changing: each one hands the signed-in username to the service, which authorises it.
 
     def on_choose(self, flavor, sleep_label, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
-        caller = _caller(profile, request)
+        caller = caller_of(profile, request)
         step = self._guard(lambda: self.service.prepare_hardware(caller, flavor, sleep_label))
         if isinstance(step, PendingHardware):
             return (
@@ -271,27 +259,27 @@ class _Tab:
         return (gr.skip(), row, *self._after(step, last, seen))
 
     def on_confirm(self, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
-        outcome = self._guard(lambda: self.service.confirm_hardware(_caller(profile, request)))
+        outcome = self._guard(lambda: self.service.confirm_hardware(caller_of(profile, request)))
         return (gr.Row(visible=False) if outcome.ok else gr.skip(), *self._after(outcome, last, seen))
 
     def on_cancel(self, profile: gr.OAuthProfile | None, request: gr.Request):
-        outcome = self.service.cancel_hardware(_caller(profile, request))
+        outcome = self.service.cancel_hardware(caller_of(profile, request))
         return (gr.Row(visible=False) if outcome.ok else gr.skip(), outcome.message)
 
     def on_set_sleep(self, sleep_label, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
-        caller = _caller(profile, request)
+        caller = caller_of(profile, request)
         return self._after(self._guard(lambda: self.service.set_sleep_time(caller, sleep_label)), last, seen)
 
     def on_stop_billing(self, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
-        caller = _caller(profile, request)
+        caller = caller_of(profile, request)
         return self._after(self._guard(lambda: self.service.stop_billing(caller)), last, seen)
 
     def on_pause(self, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
-        caller = _caller(profile, request)
+        caller = caller_of(profile, request)
         return self._after(self._guard(lambda: self.service.pause(caller)), last, seen)
 
     def on_restart(self, factory, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
-        caller = _caller(profile, request)
+        caller = caller_of(profile, request)
         return self._after(self._guard(lambda: self.service.restart(caller, bool(factory))), last, seen)
 
     def _after(self, outcome: Outcome, last, seen):
