@@ -18,28 +18,47 @@ Result = TypeVar("Result")
 
 
 class Batcher(Generic[Item, Result]):
-    """Runs `run_batch` on up to `max_batch_size` waiting items at a time, one batch after another,
-    in a worker thread so the event loop keeps accepting requests meanwhile.
+    """Runs `run_batch` on up to `max_batch_size` waiting items at a time, in worker threads so the
+    event loop keeps accepting requests meanwhile.
+
+    Up to `max_in_flight` batches run at once (one per copy of the model, models/dispatch.py), each
+    started as soon as a slot is free; with 1, one batch after another.
 
     When a batch raises, its halves run again, down to single items: every item that succeeds
     alone is served, and only an item that fails alone gets the exception. One culprit in a batch
     of n costs about 2·log2(n) extra runs; a failure of every item (a broken model) costs 2n − 1.
+    Other batches in flight meanwhile are not touched.
     """
 
-    def __init__(self, run_batch: Callable[[Sequence[Item]], Sequence[Result]], max_batch_size: int):
+    def __init__(
+        self,
+        run_batch: Callable[[Sequence[Item]], Sequence[Result]],
+        max_batch_size: int,
+        max_in_flight: int = 1,
+    ):
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self._run_batch = run_batch
         self.max_batch_size = max_batch_size
+        self.max_in_flight = max_in_flight
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._worker: asyncio.Task | None = None
+        self._drains: set[asyncio.Task] = set()
 
     async def submit(self, item: Item) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain())
+        # A task is done the moment its coroutine returns, so a drain counted here still checks the
+        # waiting list again; a done-callback would run later and could leave an item with no drain.
+        self._drains = {drain for drain in self._drains if not drain.done()}
+        if len(self._drains) < self.max_in_flight:
+            self._drains.add(asyncio.create_task(self._drain()))
         return await future
 
     async def _drain(self) -> None:
+        """One slot of `max_in_flight`: serves waiting batches one after another until none is left.
+
+        Started by a request that finds a slot free, so a copy of the model left idle gets the next
+        batch at once instead of waiting for a busy one to finish."""
         while self._waiting:
             batch, self._waiting = self._waiting[: self.max_batch_size], self._waiting[self.max_batch_size :]
             await self._serve(batch)

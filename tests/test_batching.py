@@ -163,3 +163,119 @@ def test_a_caller_that_gave_up_costs_no_compute():
 
     assert asyncio.run(scenario()) == ("first", "kept")
     assert seen == ["first", "kept"]
+
+
+class Held:
+    """A run_batch that records each batch and blocks on an event until the test releases it."""
+
+    def __init__(self, fail_on: str | None = None):
+        self.release = threading.Event()
+        self.started: list[list[str]] = []
+        self.running = 0
+        self.peak = 0
+        self.fail_on = fail_on
+        self._lock = threading.Lock()
+
+    def __call__(self, batch):
+        with self._lock:
+            self.started.append(list(batch))
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            self.release.wait(5)
+            if self.fail_on in batch:
+                raise RuntimeError("CUDA out of memory")
+            return [item.upper() for item in batch]
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    async def until_started(self, count: int, seconds: float = 5.0) -> None:
+        for _ in range(int(seconds / 0.01)):
+            if len(self.started) >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{count} batches never started: {self.started}")
+
+
+def test_with_two_in_flight_a_second_batch_starts_while_the_first_runs():
+    held = Held()
+
+    async def scenario():
+        batcher = Batcher(held, max_batch_size=4, max_in_flight=2)
+        first = asyncio.create_task(batcher.submit("a"))
+        await held.until_started(1)
+        second = asyncio.create_task(batcher.submit("b"))
+        await held.until_started(2)
+        running_together = held.running
+        held.release.set()
+        return running_together, await asyncio.gather(first, second)
+
+    running_together, results = asyncio.run(scenario())
+    assert running_together == 2 and results == ["A", "B"]
+    assert held.started == [["a"], ["b"]]
+
+
+def test_with_one_in_flight_a_batch_waits_for_the_running_one():
+    held = Held()
+
+    async def scenario():
+        batcher = Batcher(held, max_batch_size=4, max_in_flight=1)
+        first = asyncio.create_task(batcher.submit("a"))
+        await held.until_started(1)
+        rest = [asyncio.create_task(batcher.submit(item)) for item in ("b", "c")]
+        await asyncio.sleep(0.2)
+        started_while_held = len(held.started)
+        held.release.set()
+        return started_while_held, await asyncio.gather(first, *rest)
+
+    started_while_held, results = asyncio.run(scenario())
+    assert started_while_held == 1 and held.peak == 1
+    assert results == ["A", "B", "C"] and held.started == [["a"], ["b", "c"]]
+
+
+def test_requests_arriving_while_every_slot_is_busy_form_the_next_batch():
+    held = Held()
+
+    async def scenario():
+        batcher = Batcher(held, max_batch_size=4, max_in_flight=2)
+        busy = [asyncio.create_task(batcher.submit(item)) for item in ("a", "b")]
+        await held.until_started(1)
+        busy.append(asyncio.create_task(batcher.submit("b2")))
+        await held.until_started(2)
+        later = [asyncio.create_task(batcher.submit(item)) for item in ("c", "d", "e")]
+        await asyncio.sleep(0.2)
+        started_while_busy = len(held.started)
+        held.release.set()
+        return started_while_busy, await asyncio.gather(*busy, *later)
+
+    started_while_busy, results = asyncio.run(scenario())
+    assert started_while_busy == 2 and held.peak == 2
+    assert results == ["A", "B", "B2", "C", "D", "E"]
+    assert held.started == [["a", "b"], ["b2"], ["c", "d", "e"]]
+
+
+def test_a_batch_failing_in_flight_leaves_the_other_batch_in_flight_alone():
+    held = Held(fail_on="bad")
+
+    async def scenario():
+        batcher = Batcher(held, max_batch_size=4, max_in_flight=2)
+        failing = [asyncio.create_task(batcher.submit(item)) for item in ("bad", "ok")]
+        await held.until_started(1)
+        other = asyncio.create_task(batcher.submit("good"))
+        await held.until_started(2)
+        running_together = held.running
+        held.release.set()
+        results = await asyncio.wait_for(asyncio.gather(*failing, other, return_exceptions=True), timeout=10)
+        return running_together, results
+
+    running_together, (failed, batch_mate, served) = asyncio.run(scenario())
+    assert running_together == 2
+    assert isinstance(failed, RuntimeError) and batch_mate == "OK" and served == "GOOD"
+    # Only the failing batch is split and retried; the other one ran once.
+    assert held.started == [["bad", "ok"], ["good"], ["bad"], ["ok"]]
+
+
+def test_max_in_flight_below_one_is_refused():
+    with pytest.raises(ValueError, match="max_in_flight"):
+        Batcher(lambda items: items, max_batch_size=4, max_in_flight=0)
