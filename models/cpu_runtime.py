@@ -21,9 +21,10 @@ import inspect
 import json
 import logging
 import os
+import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,28 +243,24 @@ def prepare_runtime(
 ) -> PreparedRuntime:
     """The ONNX graph for `variant` ("onnx" or "onnx-int8") from the cache, or exported now and cached."""
     started = time.perf_counter()
-    folder = (cache_root or default_cache_root()) / _cache_key(location, model, variant)
+    root = cache_root or default_cache_root()
+    folder = root / _cache_key(location, model, variant)
     target = folder / "model.onnx"
     from_cache = target.is_file()
     if not from_cache:
-        folder.mkdir(parents=True, exist_ok=True)
-        # Written under a name of this process, then renamed: two processes starting at once each
-        # export, and neither reads the other's half-written file.
-        scratch = folder / f"export-{os.getpid()}"
-        scratch.mkdir(exist_ok=True)
-        fp32 = scratch / "fp32.onnx"
-        export(model, tokenizer, fp32)
-        if variant == "onnx-int8":
-            quantize_int8(fp32, scratch / "int8.onnx")
-            (scratch / "int8.onnx").replace(target)
-        else:
-            fp32.replace(target)
-        for leftover in _files(scratch):
-            leftover.unlink()
-        scratch.rmdir()
+        root.mkdir(parents=True, exist_ok=True)
+        # Every intermediate file (the float32 graph, the quantiser's shape-inferred copy beside it) goes into
+        # a directory of this process that is removed afterwards, also when the export fails. It sits in the
+        # cache root, on the same file system, so the graph is renamed into place whole: two processes starting
+        # at once each export, and neither reads the other's half-written file.
+        with tempfile.TemporaryDirectory(prefix="export-", dir=root) as scratch_dir:
+            scratch = Path(scratch_dir)
+            graph = scratch / "fp32.onnx"
+            export(model, tokenizer, graph)
+            if variant == "onnx-int8":
+                quantize_int8(graph, scratch / "int8.onnx")
+                graph = scratch / "int8.onnx"
+            folder.mkdir(exist_ok=True)
+            graph.replace(target)
     embedder = OnnxEmbedder(target, threads)
     return PreparedRuntime(embedder, time.perf_counter() - started, from_cache)
-
-
-def _files(folder: Path) -> Iterator[Path]:
-    return (p for p in folder.iterdir() if p.is_file())

@@ -187,6 +187,33 @@ def test_a_second_start_reads_the_export_from_the_cache(predictors, export_cache
     assert [p.name for p in again.embedder.path.parent.iterdir()] == ["model.onnx"]
 
 
+def test_the_int8_export_writes_nothing_outside_its_cache_entry(predictors, tmp_path, monkeypatch):
+    """On a Space the working directory is the app folder: no quantiser scratch file may land there."""
+    workdir, cache = tmp_path / "app", tmp_path / "cache"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    pipe = predictors["torch"].model.pipeline
+    prepared = cpu_runtime.prepare_runtime(pipe.model, pipe.tokenizer, "int8-in-a-clean-dir", "onnx-int8", 1, cache)
+    assert not prepared.from_cache
+    assert list(workdir.iterdir()) == []
+    assert sorted(p.relative_to(cache).as_posix() for p in cache.rglob("*")) == [
+        prepared.embedder.path.parent.name,
+        f"{prepared.embedder.path.parent.name}/model.onnx",
+    ]
+
+
+def test_a_failed_quantisation_leaves_no_scratch_files(predictors, tmp_path, monkeypatch):
+    def half_written(source, target):
+        target.write_bytes(b"partial")
+        raise RuntimeError("quantiser ran out of memory")
+
+    monkeypatch.setattr(cpu_runtime, "quantize_int8", half_written)
+    pipe = predictors["torch"].model.pipeline
+    with pytest.raises(RuntimeError, match="out of memory"):
+        cpu_runtime.prepare_runtime(pipe.model, pipe.tokenizer, "failing-int8", "onnx-int8", 1, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_model_that_will_not_export_is_served_by_torch(monkeypatch, tmp_path, caplog):
     def refuse(*_):
         raise RuntimeError("unsupported operator")
