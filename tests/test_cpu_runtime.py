@@ -229,3 +229,15 @@ def test_a_model_that_will_not_export_is_served_by_torch(monkeypatch, tmp_path, 
 def test_cpu_runtime_torch_loads_no_onnx_session(predictors):
     model = predictors["torch"].model
     assert model.embedder is None and model.runtime == RuntimePlan("torch", "CPU_RUNTIME=torch")
+
+
+def test_exports_made_by_tests_stay_out_of_the_machines_hf_home():
+    """tests/conftest.py points HF_HOME at a folder of the run; the default model needs no HF_HOME."""
+    import tempfile
+    from pathlib import Path
+
+    from models.loader import embedded_model_dir
+
+    assert cpu_runtime.default_cache_root().is_relative_to(tempfile.gettempdir())
+    assert not cpu_runtime.default_cache_root().is_relative_to(Path.home() / ".cache" / "huggingface")
+    assert "site-packages" in embedded_model_dir().parts
