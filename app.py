@@ -35,10 +35,10 @@ def main() -> None:
     from diagnostics.tab import build_diagnostics_tab
     from diagnostics.zerogpu_check import CHECK_SECONDS, ZeroGpuTorchCheck, torch_in_gpu_call
     from diagnostics.zerogpu_tab import build_zerogpu_check
-    from models.inference import Predictor
+    from models.dispatch import serving_predictor
     from models.inference_api import InferenceApi
     from models.inputs import Limits
-    from models.loader import ModelLoadError, load_model
+    from models.loader import ModelLoadError
     from models.routes import inference_routes
     from models.registry import TaskError
     from models.remote import BackendCheck, connect
@@ -57,7 +57,8 @@ def main() -> None:
                 settings.inference_max_wait_s,
             )
         else:
-            predictor = Predictor(load_model(settings), limits, settings.max_new_tokens)
+            # A copy per GPU when the model fits one (batches to the least busy), else one, sharded if need be.
+            predictor = serving_predictor(settings, limits)
         problem = None
     except (ModelLoadError, TaskError) as error:
         # Serve the other tabs anyway: the owner needs Diagnostics and Admin most when the model fails.

@@ -11,6 +11,7 @@ from functools import partial
 import gradio as gr
 
 from models.batching import Batcher
+from models.dispatch import PredictorPool
 from models.inference import Outcome, Predictor
 from models.inference_api import BatchItem, BatchResult, run_batch
 from models.inputs import InputError, Prepared
@@ -29,13 +30,18 @@ def _output_component(predictor: Predictor) -> gr.components.Component:
     return gr.Textbox(label=spec.output_label, lines=8, buttons=["copy"], elem_id="demo-output")
 
 
-def where_it_runs(predictor: Predictor | RemotePredictor) -> str:
+def where_it_runs(predictor: Predictor | PredictorPool | RemotePredictor) -> str:
     if isinstance(predictor, RemotePredictor):
         return predictor.where_it_runs()
     model = predictor.model
+    devices = f"`{model.plan.device}`"
+    if isinstance(predictor, PredictorPool):
+        devices = f"a copy on each of {len(predictor.replicas)} GPUs: " + ", ".join(
+            f"`{replica.model.plan.device}`" for replica in predictor.replicas
+        )
     return (
         f"**{model.spec.title}** with `{model.source.name}` · runs on **{model.plan.device_name}** "
-        f"(`{model.plan.device}`, {model.plan.dtype}) · loaded in {model.load_seconds:.1f} s"
+        f"({devices}, {model.plan.dtype}) · loaded in {model.load_seconds:.1f} s"
     )
 
 
@@ -122,7 +128,7 @@ def _named_like(fn: Callable, predictor: Predictor) -> Callable:
 
 
 def build_demo_tab(
-    predictor: Predictor | RemotePredictor, settings: Settings, gpu: GpuWrap | None
+    predictor: Predictor | PredictorPool | RemotePredictor, settings: Settings, gpu: GpuWrap | None
 ) -> Batcher[BatchItem, BatchResult] | None:
     """Components and the `/predict` endpoint, inside the caller's `gr.Tab`. Returns the Batcher
     `/predict` runs in, for the lean JSON routes to share (None when requests are not batched).
@@ -153,19 +159,21 @@ def build_demo_tab(
         examples=[list(e) for e in spec.examples], inputs=inputs, label="Examples", elem_id="demo-examples"
     )
     batcher = None
+    # A batch in flight per copy of the model, and enough handlers besides to fill the next batch meanwhile.
+    in_flight = len(predictor.replicas) if isinstance(predictor, PredictorPool) else 1
+    batched_limit = (in_flight + 1) * settings.max_batch_size
     if spec.streaming:
         fn, limit = _streamed(predictor, gpu), 1
     elif isinstance(predictor, RemotePredictor):
         # Not returned: the lean routes answer from a model loaded here, and this Space has none.
         remote_batcher = Batcher(predictor.predict_batch, settings.max_batch_size)
-        fn, limit = _batched_remote(predictor, remote_batcher), 2 * settings.max_batch_size
+        fn, limit = _batched_remote(predictor, remote_batcher), batched_limit
     elif gpu is not None:
         # ZeroGPU queues and runs the calls; the limit only bounds the server threads waiting on it.
         fn, limit = _one_call_each(predictor, gpu), settings.max_batch_size
     else:
-        batcher = Batcher(partial(run_batch, predictor), settings.max_batch_size)
-        # Enough handlers in flight to fill the next batch while the current one runs.
-        fn, limit = _batched(predictor, batcher), 2 * settings.max_batch_size
+        batcher = Batcher(partial(run_batch, predictor), settings.max_batch_size, max_in_flight=in_flight)
+        fn, limit = _batched(predictor, batcher), batched_limit
     event = dict(
         fn=_named_like(fn, predictor),
         inputs=inputs,

@@ -214,3 +214,58 @@ def test_zerogpu_places_nothing_at_start_up(four_stand_in_gpus):
 
     [(device, _, device_map, mode)] = four_stand_in_gpus.load_models(load_settings({"SPACES_ZERO_GPU": "true"}))
     assert (device, device_map, mode) == ("cuda:0", None, None)
+
+
+# --- the app serves the pool --------------------------------------------------------------------------------
+
+
+def test_the_app_serves_a_pool_with_a_copy_per_gpu(four_stand_in_gpus, monkeypatch):
+    from models import dispatch
+    from models.inputs import Limits
+    from settings import load_settings
+
+    monkeypatch.setattr(dispatch, "load_models", four_stand_in_gpus.load_models)
+    monkeypatch.setattr(dispatch, "Predictor", lambda model, limits, max_new_tokens: StandIn(model[0]))
+    served = dispatch.serving_predictor(load_settings({}), Limits(1000, 8))
+    assert isinstance(served, PredictorPool)
+    assert [replica.model for replica in served.replicas] == [f"cuda:{i}" for i in range(4)]
+
+
+def test_one_copy_is_served_as_a_plain_predictor(four_stand_in_gpus, monkeypatch):
+    from models import dispatch
+    from models.inputs import Limits
+    from settings import load_settings
+
+    monkeypatch.setattr(dispatch, "load_models", four_stand_in_gpus.load_models)
+    monkeypatch.setattr(dispatch, "Predictor", lambda model, limits, max_new_tokens: StandIn(model[0]))
+    served = dispatch.serving_predictor(load_settings({"SPACES_ZERO_GPU": "true"}), Limits(1000, 8))
+    assert isinstance(served, StandIn) and served.model == "cuda:0"
+
+
+@pytest.mark.parametrize("copies", [1, 3])
+def test_the_demo_keeps_a_batch_in_flight_per_copy(copies):
+    """Batches in flight = copies, and enough /predict handlers to fill one more batch meanwhile."""
+    import dataclasses
+
+    import gradio as gr
+
+    from models.inference import Predictor
+    from models.inputs import Limits
+    from models.loader import load_model
+    from models.tab import build_demo_tab, where_it_runs
+    from settings import load_settings
+
+    settings = dataclasses.replace(load_settings({}), cpu_runtime="torch")
+    model = load_model(settings)
+    replicas = [
+        Predictor(dataclasses.replace(model, plan=dataclasses.replace(model.plan, device=f"cuda:{i}")),
+                  Limits(1000, 8), 0)
+        for i in range(copies)
+    ]
+    predictor = replicas[0] if copies == 1 else PredictorPool(replicas)
+    with gr.Blocks() as demo:
+        batcher = build_demo_tab(predictor, settings, None)
+    assert batcher.max_in_flight == copies
+    limits = {fn.concurrency_limit for fn in demo.fns.values() if fn.concurrency_id == "predict"}
+    assert limits == {(copies + 1) * settings.max_batch_size}
+    assert ("a copy on each of 3 GPUs: `cuda:0`, `cuda:1`, `cuda:2`" in where_it_runs(predictor)) == (copies == 3)
