@@ -19,6 +19,7 @@ from huggingface_hub import HfApi, InferenceEndpoint
 
 from admin.access import Caller, authorize, origin_problem
 from admin.activity import ActivityLog
+from admin.pending import PendingChoices
 from admin.space_client import (
     DEFAULT_TIMEOUT_S,
     SECRETS_PLACE,
@@ -33,7 +34,6 @@ T = TypeVar("T")
 POLL_INTERVAL_S = 3.0
 """The least time between two reads of the endpoint, whoever asks; the tab's refresh period while it changes."""
 FAILURE_BACKOFF_S = 15.0
-PENDING_TTL_S = 600.0
 MAX_REPLICAS = 100
 """The most replicas the form accepts; the Hub applies the account's own quota on top."""
 CHANGING_STATES = ("pending", "initializing", "updating")
@@ -245,7 +245,7 @@ class EndpointService:
         self._fetch = threading.Lock()
         self._busy = threading.Lock()
         self._cached: tuple[float, EndpointState | AdminError] | None = None
-        self._pending: dict[tuple[str | None, str | None], tuple[float, PendingEndpointChange]] = {}
+        self._pending: PendingChoices[PendingEndpointChange] = PendingChoices(clock=clock)
 
     @property
     def label(self) -> str:
@@ -297,7 +297,7 @@ class EndpointService:
         if refused:
             return refused
         prompt = f"Confirm: resume {self.label} (billed per replica-hour while it runs)"
-        return self._hold(caller, PendingEndpointChange("resume", None, None, prompt))
+        return self._pending.hold(caller, PendingEndpointChange("resume", None, None, prompt))
 
     def prepare_replicas(
         self, caller: Caller, min_replica: object, max_replica: object
@@ -316,17 +316,15 @@ class EndpointService:
             f"Confirm: keep at least {low} replica{'s' if low != 1 else ''} of {self.label} running, up to {high} "
             "(each billed per hour, even without requests)"
         )
-        return self._hold(caller, PendingEndpointChange("replicas", low, high, prompt))
+        return self._pending.hold(caller, PendingEndpointChange("replicas", low, high, prompt))
 
     def confirm(self, caller: Caller) -> EndpointOutcome:
         refused = self._refusal(caller, f"confirm a change of Inference Endpoint {self.label}")
         if refused:
             return refused
-        with self._lock:
-            entry = self._pending.pop((caller.username, caller.session), None)
-        if entry is None or self._clock() - entry[0] >= PENDING_TTL_S:
+        pending = self._pending.take(caller)
+        if pending is None:
             return EndpointOutcome(False, "Nothing to confirm: choose the endpoint change first.")
-        pending = entry[1]
         if pending.action == "resume":
             return self._change(
                 caller,
@@ -337,9 +335,7 @@ class EndpointService:
         return self._set_replicas(caller, pending.min_replica, pending.max_replica)
 
     def cancel(self, caller: Caller) -> EndpointOutcome:
-        with self._lock:
-            entry = self._pending.pop((caller.username, caller.session), None) if caller.username else None
-        if entry is None:
+        if self._pending.take(caller) is None:
             return EndpointOutcome(False, "Nothing to cancel.")
         return EndpointOutcome(True, "Cancelled; nothing was sent.")
 
@@ -351,13 +347,6 @@ class EndpointService:
             lambda state: f"{self.label} now scales between {state.min_replica} and {state.max_replica} replicas "
             f"({state.state}).",
         )
-
-    def _hold(self, caller: Caller, pending: PendingEndpointChange) -> PendingEndpointChange:
-        now = self._clock()
-        with self._lock:
-            self._pending = {k: v for k, v in self._pending.items() if now - v[0] < PENDING_TTL_S}
-            self._pending[(caller.username, caller.session)] = (now, pending)
-        return pending
 
     def _refusal(self, caller: Caller, what: str) -> EndpointOutcome | None:
         """Why `caller` may not do `what` (counted in the activity summary, like the Space's changes)."""

@@ -30,6 +30,7 @@ from admin.catalogue import (
     price_per_hour,
     sleep_choice,
 )
+from admin.pending import PendingChoices
 from admin.replicas import ReplicaCount, parse_replicas, replicas_cost, with_replicas
 from admin.space_client import AdminError, ErrorKind, SpaceClient, SpaceState, configuration_problems
 from settings import Settings
@@ -40,8 +41,6 @@ POLL_INTERVAL_S = 3.0
 """The tab's refresh period while the Space changes, and the shortest time between two runtime reads."""
 FAILURE_BACKOFF_S = 15.0
 """A failed runtime read is answered from memory this long, or as long as the Hub's Retry-After says."""
-PENDING_TTL_S = 600.0
-"""A chosen paid flavor waits this long for its confirmation."""
 RESTART_NOTE = "This app runs inside the Space, so this page loses its connection until the Space is back."
 
 
@@ -113,9 +112,8 @@ class AdminService:
         """(time after which the Hub may be asked again, what it last answered)."""
         self._catalogue: tuple[float, Catalogue] | None = None
         self._last_change: tuple[str, float] | None = None
-        self._pending: dict[tuple[str, str | None], tuple[float, PendingHardware]] = {}
-        """Paid choices awaiting confirmation, by (username, session): never by session alone."""
-        self._pending_replicas: dict[tuple[str, str | None], tuple[float, PendingReplicas]] = {}
+        self._pending_hardware: PendingChoices[PendingHardware] = PendingChoices(clock=clock)
+        self._pending_replicas: PendingChoices[PendingReplicas] = PendingChoices(clock=clock)
 
     def decide(self, username: str | None) -> Decision:
         return authorize(username, self.settings)
@@ -201,35 +199,23 @@ class AdminService:
         estimate = estimate_cost(known, sleep.seconds).assumption if known else "No price known for this flavor."
         estimate += with_replicas(self.catalogue(), flavor, self.replicas_now())
         prompt = f"Confirm: switch to {flavor} at {price} (sleep: {sleep.label})"
-        pending = PendingHardware(flavor, sleep.label, prompt, estimate)
-        now = self._clock()
-        with self._cache_lock:
-            self._pending = {key: value for key, value in self._pending.items() if now - value[0] < PENDING_TTL_S}
-            self._pending[(caller.username, caller.session)] = (now, pending)
-        return pending
+        return self._pending_hardware.hold(caller, PendingHardware(flavor, sleep.label, prompt, estimate))
 
     def confirm_hardware(self, caller: Caller) -> Outcome:
         """Second step: send what this user chose in this session, if it is still waiting."""
         refused = self._refusal(caller, "confirm a hardware change")
         if refused:
             return refused
-        pending = self._take_pending(caller)
+        pending = self._pending_hardware.take(caller)
         if pending is None:
             return Outcome(False, "Nothing to confirm: choose the hardware first.")
         return self.request_hardware(caller, pending.flavor, pending.sleep_label)
 
     def cancel_hardware(self, caller: Caller) -> Outcome:
         """Drop this user's waiting choice in this session; nobody else's can be touched."""
-        if caller.username and self._take_pending(caller) is not None:
+        if self._pending_hardware.take(caller) is not None:
             return Outcome(True, "Hardware change cancelled; nothing was sent.")
         return Outcome(False, "Nothing to cancel.")
-
-    def _take_pending(self, caller: Caller) -> PendingHardware | None:
-        with self._cache_lock:
-            entry = self._pending.pop((caller.username, caller.session), None)
-        if entry is None or self._clock() - entry[0] >= PENDING_TTL_S:
-            return None
-        return entry[1]
 
     def request_hardware(self, caller: Caller, flavor: str, sleep_label: str | None) -> Outcome:
         refused = self._refusal(caller, f"request hardware {flavor}")
@@ -331,32 +317,24 @@ class AdminService:
             return self.set_replicas(caller, count)
         flavor = state.billed_hardware
         cost = replicas_cost(self.catalogue(), flavor, count)
-        pending = PendingReplicas(count, f"Confirm: run {count} replicas of {flavor}", f"{cost}.")
-        now = self._clock()
-        with self._cache_lock:
-            self._pending_replicas = {
-                key: value for key, value in self._pending_replicas.items() if now - value[0] < PENDING_TTL_S
-            }
-            self._pending_replicas[(caller.username, caller.session)] = (now, pending)
-        return pending
+        return self._pending_replicas.hold(
+            caller, PendingReplicas(count, f"Confirm: run {count} replicas of {flavor}", f"{cost}.")
+        )
 
     def confirm_replicas(self, caller: Caller) -> Outcome:
         """Second step: send the count this user chose in this session, if it is still waiting."""
         refused = self._refusal(caller, "confirm a replica change")
         if refused:
             return refused
-        with self._cache_lock:
-            entry = self._pending_replicas.pop((caller.username, caller.session), None)
-        if entry is None or self._clock() - entry[0] >= PENDING_TTL_S:
+        pending = self._pending_replicas.take(caller)
+        if pending is None:
             return Outcome(False, "Nothing to confirm: choose the number of replicas first.")
-        return self.set_replicas(caller, entry[1].replicas)
+        return self.set_replicas(caller, pending.replicas)
 
     def cancel_replicas(self, caller: Caller) -> Outcome:
         """Drop this user's waiting replica choice in this session; nobody else's can be touched."""
-        if caller.username:
-            with self._cache_lock:
-                if self._pending_replicas.pop((caller.username, caller.session), None) is not None:
-                    return Outcome(True, "Replica change cancelled; nothing was sent.")
+        if self._pending_replicas.take(caller) is not None:
+            return Outcome(True, "Replica change cancelled; nothing was sent.")
         return Outcome(False, "Nothing to cancel.")
 
     def set_replicas(self, caller: Caller, value: object) -> Outcome:

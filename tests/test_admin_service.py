@@ -306,7 +306,7 @@ def test_pending_choice_belongs_to_the_user_and_session_that_made_it(hub_standin
 
 
 def test_a_pending_choice_expires(hub_standin: HubStandIn) -> None:
-    from admin.service import PENDING_TTL_S
+    from admin.pending import PENDING_TTL_S
 
     clock = FakeClock()
     service = service_for(hub_standin, clock=clock)
