@@ -22,7 +22,6 @@ import re
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
 
-from benchmarks.loadgen import LoadResult, run_load  # noqa: E402
+from benchmarks.loadgen import LoadResult, call_api, run_load  # noqa: E402
 from tests.apptools import AppProcess  # noqa: E402
 
 RUN_STARTED = re.compile(r"diagnostics run (\d+) started")
@@ -41,29 +40,6 @@ BAD_REQUESTS = (
     ["only one value"],
     [],
 )
-
-
-async def call_api(session: aiohttp.ClientSession, url: str, api_name: str, data: list) -> tuple[str, str]:
-    """One call of a named endpoint by plain HTTP with a fresh session: ("complete" | "error" | "queue_full", detail)."""
-    body = {"data": data, "session_hash": uuid.uuid4().hex}
-    async with session.post(f"{url}/gradio_api/call/{api_name}", json=body) as response:
-        if response.status == 503:
-            return "queue_full", await response.text()
-        if response.status != 200:
-            return "error", f"HTTP {response.status}: {(await response.text())[:200]}"
-        event_id = (await response.json())["event_id"]
-    async with session.get(f"{url}/gradio_api/call/{api_name}/{event_id}") as stream:
-        event = ""
-        async for raw in stream.content:
-            line = raw.decode().strip()
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                detail = line.split(":", 1)[1].strip()
-                if event == "error" and "queue is full" in detail.lower():
-                    return "queue_full", detail
-                return event, detail
-    return "error", "stream ended without a result"
 
 
 async def diagnostics_flood(url: str, calls: int, seconds: float) -> Counter:

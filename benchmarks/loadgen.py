@@ -44,21 +44,21 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def call_predict(
-    session: aiohttp.ClientSession, url: str, data: list, session_hash: str | None = None
+async def call_api(
+    session: aiohttp.ClientSession, url: str, api_name: str, data: list, session_hash: str | None = None
 ) -> tuple[str, str]:
-    """One /predict call: ("complete" | "queue_full" | "error", detail).
+    """One call of a named endpoint by plain HTTP: ("complete" | "queue_full" | "error", detail).
 
     Like a browser tab or a gradio_client.Client, a caller keeps one `session_hash` across its calls;
-    without one, Gradio builds a fresh session (a copy of every component's config) per call."""
+    without one (a fresh one per call), Gradio builds a new session (a copy of every component's config)."""
     body = {"data": data, "session_hash": session_hash or uuid.uuid4().hex}
-    async with session.post(f"{url}/gradio_api/call/predict", json=body) as response:
+    async with session.post(f"{url}/gradio_api/call/{api_name}", json=body) as response:
         if response.status == 503:
             return "queue_full", await response.text()
         if response.status != 200:
             return "error", f"HTTP {response.status}: {(await response.text())[:200]}"
         event_id = (await response.json())["event_id"]
-    async with session.get(f"{url}/gradio_api/call/predict/{event_id}") as stream:
+    async with session.get(f"{url}/gradio_api/call/{api_name}/{event_id}") as stream:
         event = ""
         async for raw in stream.content:
             line = raw.decode().strip()
@@ -70,6 +70,13 @@ async def call_predict(
                     return "queue_full", detail
                 return event, detail
     return "error", "stream ended without a result"
+
+
+async def call_predict(
+    session: aiohttp.ClientSession, url: str, data: list, session_hash: str | None = None
+) -> tuple[str, str]:
+    """One /predict call: ("complete" | "queue_full" | "error", detail)."""
+    return await call_api(session, url, "predict", data, session_hash)
 
 
 async def call_inference(

@@ -15,8 +15,8 @@ import aiohttp
 import httpx
 import pytest
 
-from benchmarks.flood import call_api, runs_started
-from benchmarks.loadgen import run_load
+from benchmarks.flood import runs_started
+from benchmarks.loadgen import call_api, run_load
 from tests.apptools import AppProcess
 from tests.fixtures.diagnostics import HANGS
 
