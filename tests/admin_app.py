@@ -26,6 +26,19 @@ OWN_ORIGIN = f"https://{SPACE_HOST}"
 CLIENT_SECRET = f"oauth-secret-{uuid.uuid4().hex}"
 
 
+def local_env(hub: HubStandIn) -> dict[str, str]:
+    """The app run outside Spaces to manage the stand-in's Space: Gradio's local sign-in then asks the
+    Hub (the stand-in) who owns HF_TOKEN, and signs the browser in as that owner."""
+    return {
+        "HF_ENDPOINT": hub.url,
+        "HF_TOKEN": hub.token,
+        "HF_HUB_OFFLINE": "0",
+        "ADMIN_SPACE_ID": hub.space_id,
+        "SPACE_AUTHOR_NAME": hub.user,
+        "DIAGNOSTICS_AT_STARTUP": "false",
+    }
+
+
 class AdminApp:
     """The real app.py, with the Hub stand-in as its Hub and the stand-in's token as HF_TOKEN.
 
@@ -35,19 +48,7 @@ class AdminApp:
 
     def __init__(self, hub: HubStandIn, log_path: Path, env: dict[str, str] | None = None, origin: str | None = None):
         self.hub = hub
-        env = {
-            "HF_ENDPOINT": hub.url,
-            "HF_TOKEN": hub.token,
-            "HF_HUB_OFFLINE": "0",
-            "ADMIN_SPACE_ID": hub.space_id,
-            "SPACE_AUTHOR_NAME": hub.user,
-            "SPACE_ID": "",
-            "SPACE_HOST": "",
-            "SYSTEM": "",
-            "ADMIN_USERS": "",
-            "DIAGNOSTICS_AT_STARTUP": "false",
-            **(env or {}),
-        }
+        env = {**local_env(hub), "SPACE_ID": "", "SPACE_HOST": "", "SYSTEM": "", "ADMIN_USERS": "", **(env or {})}
         self._process = AppProcess(env, log_path).__enter__()
         self.url = self._process.url
         self.origin = origin or self.url

@@ -19,3 +19,12 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_admin(page, url: str, heading: str) -> None:
+    """Open the app at `url` and its Admin tab, once `heading` shows."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_role("tab", name="Admin").click()
+    expect(page.get_by_text(heading)).to_be_visible()

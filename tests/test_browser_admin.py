@@ -8,8 +8,11 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 from tests.apptools import AppProcess  # noqa: E402
-from tests.browser import screenshot  # noqa: E402
+from tests.admin_app import local_env  # noqa: E402
+from tests.browser import open_admin, screenshot  # noqa: E402
 from tests.hub_standin import HubStandIn, wait_for  # noqa: E402
+
+PANEL = "Space administration"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,16 +27,7 @@ def hub():
 
 @pytest.fixture(scope="module")
 def app(hub, tmp_path_factory) -> AppProcess:
-    env = {
-        "HF_ENDPOINT": hub.url,
-        "HF_TOKEN": hub.token,
-        # Gradio's local sign-in asks the Hub (here: the stand-in) who owns HF_TOKEN.
-        "HF_HUB_OFFLINE": "0",
-        "ADMIN_SPACE_ID": hub.space_id,
-        "SPACE_AUTHOR_NAME": hub.user,
-        "DIAGNOSTICS_AT_STARTUP": "false",
-    }
-    with AppProcess(env, tmp_path_factory.mktemp("app") / "app.log") as app:
+    with AppProcess(local_env(hub), tmp_path_factory.mktemp("app") / "app.log") as app:
         yield app
 
 
@@ -44,16 +38,10 @@ def context(browser):
     context.close()
 
 
-def open_admin(page, url: str):
-    page.goto(url)
-    page.get_by_role("tab", name="Admin").click()
-    expect(page.get_by_text("Space administration")).to_be_visible()
-
-
 def test_signed_out_visitor_sees_the_panel_read_only(context, app, hub):
     """Not signed in: the runtime shows, a sign-in button is offered, and every action button is disabled."""
     page = context.new_page()
-    open_admin(page, app.url)
+    open_admin(page, app.url, PANEL)
     expect(page.get_by_text("t4-small").first).to_be_visible(timeout=30_000)
     expect(page.get_by_role("button", name="Sign in with Hugging Face")).to_be_visible()
     for name in ACTION_BUTTONS:
@@ -66,7 +54,7 @@ def test_signed_in_owner_changes_the_sleep_time(context, app, hub):
     """The owner signs in, picks 15 min, and the stand-in receives exactly that; the panel shows it."""
     page = context.new_page()
     page.goto(f"{app.url}/login/huggingface")
-    open_admin(page, app.url)
+    open_admin(page, app.url, PANEL)
     expect(page.get_by_text("alice, the owner of this Space")).to_be_visible(timeout=30_000)
     set_sleep = page.get_by_role("button", name="Set sleep time only")
     expect(set_sleep).to_be_enabled()

@@ -11,8 +11,11 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 from tests.apptools import AppProcess  # noqa: E402
-from tests.browser import screenshot  # noqa: E402
+from tests.admin_app import local_env  # noqa: E402
+from tests.browser import open_admin, screenshot  # noqa: E402
 from tests.hub_standin import HubStandIn  # noqa: E402
+
+LIVE_SECTION = "Live metrics and run log"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,15 +31,7 @@ def hub():
 
 @pytest.fixture(scope="module")
 def app(hub, tmp_path_factory) -> AppProcess:
-    env = {
-        "HF_ENDPOINT": hub.url,
-        "HF_TOKEN": hub.token,
-        "HF_HUB_OFFLINE": "0",
-        "ADMIN_SPACE_ID": hub.space_id,
-        "SPACE_AUTHOR_NAME": hub.user,
-        "DIAGNOSTICS_AT_STARTUP": "false",
-    }
-    with AppProcess(env, tmp_path_factory.mktemp("app") / "app.log") as app:
+    with AppProcess(local_env(hub), tmp_path_factory.mktemp("app") / "app.log") as app:
         yield app
 
 
@@ -47,16 +42,10 @@ def context(browser):
     context.close()
 
 
-def open_admin(page, url: str):
-    page.goto(url)
-    page.get_by_role("tab", name="Admin").click()
-    expect(page.get_by_text("Live metrics and run log")).to_be_visible()
-
-
 def test_signed_out_visitor_sees_no_metrics(context, app, hub):
     """Signed out: the live section says it is for the owner, and the Hub's streams are never opened."""
     page = context.new_page()
-    open_admin(page, app.url)
+    open_admin(page, app.url, LIVE_SECTION)
     expect(page.get_by_text("Live metrics and the run log are for the Space's owner").first).to_be_visible(
         timeout=30_000
     )
@@ -67,7 +56,7 @@ def test_owner_sees_the_metrics_plotted_per_replica_and_the_log(context, app, hu
     """The owner signs in and opens the Admin tab: both replicas are plotted and the log tail shows, scrubbed."""
     page = context.new_page()
     page.goto(f"{app.url}/login/huggingface")
-    open_admin(page, app.url)
+    open_admin(page, app.url, LIVE_SECTION)
     expect(page.get_by_text("Live: 2 replicas (aaa11, bbb22)")).to_be_visible(timeout=60_000)
     for plot in ("cpu", "memory", "gpu", "gpu-memory"):
         # One coloured line per replica (a line without a colour is drawn invisibly).
@@ -88,7 +77,7 @@ def replica_requests(hub) -> list:
 def test_signed_out_visitor_cannot_set_replicas(context, app, hub):
     """Signed out: the replica count and its price show, and the button that sets it is disabled."""
     page = context.new_page()
-    open_admin(page, app.url)
+    open_admin(page, app.url, LIVE_SECTION)
     expect(page.get_by_text(re.compile(r"replicas? × \$0\.40/hour")).first).to_be_visible(timeout=30_000)
     expect(page.get_by_role("button", name="Set replicas…")).to_be_disabled()
 
@@ -99,7 +88,7 @@ def test_owner_sets_three_replicas_after_confirming_the_price(context, app, hub,
     monkeypatch.setattr(hub, "settle_after_polls", 1_000)
     page = context.new_page()
     page.goto(f"{app.url}/login/huggingface")
-    open_admin(page, app.url)
+    open_admin(page, app.url, LIVE_SECTION)
     set_replicas = page.get_by_role("button", name="Set replicas…")
     expect(set_replicas).to_be_enabled(timeout=30_000)
     page.get_by_role("spinbutton", name="Replicas").fill("3")
