@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from admin.access import Decision
 from admin.catalogue import FREE_FLAVOR, Catalogue, describe_sleep_time, estimate_cost, price_per_hour
+from admin.replicas import ReplicaCount, replicas_cost
 from admin.space_client import SpaceState
 
 MAX_TRANSITIONS = 20
@@ -17,6 +18,9 @@ def runtime_markdown(state: SpaceState, catalogue: Catalogue) -> str:
         hardware += f" → **{state.requested_hardware}** requested"
     billed = catalogue.get(state.billed_hardware)
     cost = price_per_hour(billed) if billed else "price unknown"
+    replicas = ReplicaCount.from_runtime(state.raw).billed
+    if billed and not billed.is_free and replicas > 1:
+        cost = replicas_cost(catalogue, state.billed_hardware, replicas)
     lines = [
         f"**Space** `{state.repo_id}` · **stage** `{state.stage}`"
         + (" (changing, refreshing…)" if state.is_changing else ""),

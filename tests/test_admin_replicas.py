@@ -121,3 +121,16 @@ def test_bad_counts_are_refused_with_a_sentence_and_nothing_sent(hub_standin: Hu
     outcome = service_for(hub_standin).prepare_replicas(caller(OWNER), value)
     assert not outcome.ok and "whole number of replicas" in outcome.message
     assert hub_standin.changes() == []
+
+
+def test_the_runtime_cost_multiplies_by_the_replicas_requested() -> None:
+    from admin.catalogue import fallback_catalogue
+    from admin.render import runtime_markdown
+    from admin.space_client import SpaceState
+
+    catalogue = fallback_catalogue("offline")
+    raw = {"replicas": {"requested": 3, "current": 1}}
+    state = SpaceState("alice/self-check", "RUNNING", "t4-small", "t4-small", -1, raw=raw)
+    assert "3 replicas × $0.40/hour = $1.20/hour" in runtime_markdown(state, catalogue)
+    one = SpaceState("alice/self-check", "RUNNING", "t4-small", "t4-small", -1, raw={"replicas": {"requested": 1}})
+    assert "$0.40/hour" in runtime_markdown(one, catalogue) and "replicas ×" not in runtime_markdown(one, catalogue)
