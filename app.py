@@ -12,6 +12,11 @@ from settings import SettingsError, load_settings
 
 log = logging.getLogger("app")
 
+# Gradio rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring page this
+# app does not turn on: under load that was ~40% of the server's CPU (py-spy, benchmarks/serving_cost.py).
+# Summarised every 1,000 events over the last 1,000, it costs next to nothing. An owner's own values win.
+GRADIO_ANALYTICS_DEFAULTS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
+
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -100,6 +105,8 @@ def main() -> None:
         with gr.Tab("Admin"):
             build_admin_tab(settings, activity=activity)
 
+    for name, value in GRADIO_ANALYTICS_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
     # The lean JSON routes join the FastAPI app that launch() builds, as it starts.
     lifespan = inference_routes(InferenceApi(predictor, settings.queue_max_size), batcher.submit) if batcher else None
