@@ -71,7 +71,7 @@ class _EndpointPanel:
             self.cancel = gr.Button("Cancel endpoint change")
         self.result = gr.Markdown()
 
-        buttons = [self.pause, self.zero, self.resume, self.set_replicas]
+        buttons = self._actions()
         view = [self.state, self.timer]
         gr.on(
             triggers=None,
@@ -94,15 +94,21 @@ class _EndpointPanel:
         self.confirm.click(self.endpoint_confirm, outputs=after, **CHANGES)
         self.cancel.click(self.endpoint_cancel, outputs=after, api_visibility="private")
 
+    def _actions(self) -> list[gr.Button]:
+        return [self.pause, self.zero, self.resume, self.set_replicas]
+
     # Reading: cached in the service, so anyone's page load costs at most one read per poll interval.
 
     def endpoint_load(self, profile: gr.OAuthProfile | None):
         allowed = authorize(getattr(profile, "username", None), self.service.settings).allowed
         acts = gr.Button(interactive=allowed and not self.service.problems)
         state = self._read()
-        low = gr.Number(value=state.min_replica) if isinstance(state, EndpointState) else gr.skip()
-        high = gr.Number(value=state.max_replica) if isinstance(state, EndpointState) else gr.skip()
-        return [acts, acts, acts, acts, low, high, *self._view(state)]
+        replicas = (
+            {self.low: gr.Number(value=state.min_replica), self.high: gr.Number(value=state.max_replica)}
+            if isinstance(state, EndpointState)
+            else {}
+        )
+        return {**dict.fromkeys(self._actions(), acts), **replicas, **self._view(state)}
 
     def endpoint_refresh(self):
         return self._view(self._read())
@@ -116,12 +122,11 @@ class _EndpointPanel:
         except AdminError as error:
             return f"⚠️ {error.message}"
 
-    @staticmethod
-    def _view(state: EndpointState | str):
+    def _view(self, state: EndpointState | str) -> dict:
         """State text, and the timer on while the endpoint is changing."""
         if isinstance(state, str):
-            return state, gr.Timer(active=False)
-        return state_markdown(state), gr.Timer(active=state.is_changing)
+            return {self.state: state, self.timer: gr.Timer(active=False)}
+        return {self.state: state_markdown(state), self.timer: gr.Timer(active=state.is_changing)}
 
     # Changing.
 
@@ -143,15 +148,24 @@ class _EndpointPanel:
     def endpoint_cancel(self, profile: gr.OAuthProfile | None, request: gr.Request):
         return self._after(self.service.cancel(caller_of(profile, request)))
 
-    def _after(self, step):
+    def _after(self, step) -> dict:
         if not isinstance(step, EndpointOutcome):  # a billed change waiting for its confirmation
-            view = self._view(self._read())
-            return [gr.Row(visible=True), gr.Button(step.prompt), f"{step.prompt}?", *view, self._rows()]
+            return {
+                self.confirm_row: gr.Row(visible=True),
+                self.confirm: gr.Button(step.prompt),
+                self.result: f"{step.prompt}?",
+                **self._view(self._read()),
+                self.activity: self._rows(),
+            }
         mark = "✅" if step.ok else "⚠️"
         # A refused call leaves the confirm row alone: the session hash may be someone else's.
-        row = gr.Row(visible=False) if step.ok else gr.skip()
-        view = self._view(step.state or self._read())
-        return [row, gr.skip(), f"{mark} {step.message}", *view, self._rows()]
+        row = {self.confirm_row: gr.Row(visible=False)} if step.ok else {}
+        return {
+            **row,
+            self.result: f"{mark} {step.message}",
+            **self._view(step.state or self._read()),
+            self.activity: self._rows(),
+        }
 
     def _rows(self):
         return self.service.activity.rows()

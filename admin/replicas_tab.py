@@ -37,6 +37,7 @@ class ReplicasSection:
         self.result = gr.Markdown()
 
     def wire(self, refresh_triggers: list, activity: gr.Dataframe) -> None:
+        self.activity = activity
         gr.on(
             triggers=None,
             fn=self.on_replicas_load,
@@ -75,11 +76,11 @@ class ReplicasSection:
                 requested = ReplicaCount.from_runtime(self.service.runtime().raw).requested
             except AdminError:
                 pass
-        return (
-            gr.Button(interactive=decision.allowed and not self.service.problems),
-            gr.Number(value=requested or MIN_REPLICAS),
-            self._summary(),
-        )
+        return {
+            self.choose: gr.Button(interactive=decision.allowed and not self.service.problems),
+            self.count: gr.Number(value=requested or MIN_REPLICAS),
+            self.summary: self._summary(),
+        }
 
     def on_replicas_refresh(self):
         return self._summary()
@@ -88,24 +89,31 @@ class ReplicasSection:
         caller = self._caller_of(profile, request)
         step = self._guard(lambda: self.service.prepare_replicas(caller, count))
         if isinstance(step, PendingReplicas):
-            return (
-                gr.Button(step.prompt),
-                gr.Row(visible=True),
-                f"{step.estimate}\n\nConfirm to send the request, or cancel.",
-                self._summary(),
-                self.service.activity.rows(),
-            )
-        # A refused call leaves the confirm row alone: the session hash may be someone else's.
-        return (gr.skip(), gr.Row(visible=False) if step.ok else gr.skip(), *self._after(step))
+            return {
+                self.confirm: gr.Button(step.prompt),
+                self.confirm_row: gr.Row(visible=True),
+                self.result: f"{step.estimate}\n\nConfirm to send the request, or cancel.",
+                self.summary: self._summary(),
+                self.activity: self.service.activity.rows(),
+            }
+        return {**self._close_confirm(step), **self._after(step)}
 
     def on_replicas_confirm(self, profile: gr.OAuthProfile | None, request: gr.Request):
         outcome = self._guard(lambda: self.service.confirm_replicas(self._caller_of(profile, request)))
-        return (gr.Row(visible=False) if outcome.ok else gr.skip(), *self._after(outcome))
+        return {**self._close_confirm(outcome), **self._after(outcome)}
 
     def on_replicas_cancel(self, profile: gr.OAuthProfile | None, request: gr.Request):
         outcome = self.service.cancel_replicas(self._caller_of(profile, request))
-        return (gr.Row(visible=False) if outcome.ok else gr.skip(), outcome.message)
+        return {**self._close_confirm(outcome), self.result: outcome.message}
 
-    def _after(self, outcome: Outcome):
+    def _close_confirm(self, outcome: Outcome) -> dict:
+        """A refused call leaves the confirm row alone: the session hash may be someone else's."""
+        return {self.confirm_row: gr.Row(visible=False)} if outcome.ok else {}
+
+    def _after(self, outcome: Outcome) -> dict:
         mark = "✅" if outcome.ok else "⚠️"
-        return (f"{mark} {outcome.message}", self._summary(), self.service.activity.rows())
+        return {
+            self.result: f"{mark} {outcome.message}",
+            self.summary: self._summary(),
+            self.activity: self.service.activity.rows(),
+        }

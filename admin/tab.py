@@ -146,8 +146,11 @@ class _Tab:
 
         self._wire(refresh)
 
+    def _actions(self) -> list[gr.Button]:
+        return [self.choose, self.set_sleep, self.stop, self.pause, self.restart]
+
     def _wire(self, refresh: gr.Button) -> None:
-        buttons = [self.choose, self.set_sleep, self.stop, self.pause, self.restart]
+        buttons = self._actions()
         view = [self.runtime, self.transitions, self.timer, self.last_state, self.seen]
         after = [self.result, *view, self.activity]
         gr.on(
@@ -200,23 +203,21 @@ class _Tab:
         catalogue = self.service.catalogue()
         choices = [(flavor.label, flavor.name) for flavor in catalogue.flavors]
         view = self._view(None, [])
-        current = view[3].billed_hardware if view[3] else None
+        state = view[self.last_state]
+        current = state.billed_hardware if state else None
         chosen = current if catalogue.get(current) else FREE_FLAVOR
         acts = gr.Button(interactive=decision.allowed and not self.service.problems)
-        return (
-            access_markdown(decision, self.service.problems),
-            acts,
-            acts,
-            acts,
-            acts,
-            acts,
-            gr.Dropdown(choices=choices, value=chosen),
-            cost_markdown(catalogue, chosen, sleep_choice(DEFAULT_SLEEP).seconds),
-            *view,
-            self.service.activity.rows(),
-        )
+        return {
+            self.access: access_markdown(decision, self.service.problems),
+            **dict.fromkeys(self._actions(), acts),
+            self.flavor: gr.Dropdown(choices=choices, value=chosen),
+            self.cost: cost_markdown(catalogue, chosen, sleep_choice(DEFAULT_SLEEP).seconds),
+            **view,
+            self.activity: self.service.activity.rows(),
+        }
 
     def on_refresh(self, last: SpaceState | None, seen: list[str]):
+        # Every key of its outputs, always: gradio_client callers of /admin_runtime get the same 5 values.
         return self._view(last, seen)
 
     def on_estimate(self, flavor: str | None, sleep_label: str | None):
@@ -227,19 +228,28 @@ class _Tab:
         catalogue = self.service.catalogue()
         return cost_markdown(catalogue, flavor, seconds) + with_replicas(catalogue, flavor, self.service.replicas_now())
 
-    def _view(self, last: SpaceState | None, seen: list[str], state: SpaceState | None = None):
+    def _view(self, last: SpaceState | None, seen: list[str], state: SpaceState | None = None) -> dict:
         """Runtime text, seen transitions, timer on while the Space is changing, new last state."""
         if state is None:
             if self.service.problems:
-                return "Not configured: see above.", transitions_markdown(seen), gr.Timer(active=False), last, seen
+                return self._view_of("Not configured: see above.", seen, gr.Timer(active=False), last)
             try:
                 state = self.service.runtime()
             except AdminError as error:
-                return error.message, transitions_markdown(seen), gr.Timer(active=False), last, seen
+                return self._view_of(error.message, seen, gr.Timer(active=False), last)
         line = transition(last, state)
         seen = [*(seen or []), line][-20:] if line else (seen or [])
         text = runtime_markdown(state, self.service.catalogue())
-        return text, transitions_markdown(seen), gr.Timer(active=state.is_changing), state, seen
+        return self._view_of(text, seen, gr.Timer(active=state.is_changing), state)
+
+    def _view_of(self, text: str, seen: list[str], timer: gr.Timer, state: SpaceState | None) -> dict:
+        return {
+            self.runtime: text,
+            self.transitions: transitions_markdown(seen),
+            self.timer: timer,
+            self.last_state: state,
+            self.seen: seen,
+        }
 
     # Changing: each one hands the signed-in username to the service, which authorises it.
 
@@ -247,24 +257,26 @@ class _Tab:
         caller = caller_of(profile, request)
         step = self._guard(lambda: self.service.prepare_hardware(caller, flavor, sleep_label))
         if isinstance(step, PendingHardware):
-            return (
-                gr.Button(step.prompt),
-                gr.Row(visible=True),
-                f"{step.estimate}\n\nConfirm to send the request, or cancel.",
-                *self._view(last, seen, None),
-                self.service.activity.rows(),
-            )
-        # A refused call leaves the session's confirm row alone: it may be someone else's session hash.
-        row = gr.Row(visible=False) if step.ok else gr.skip()
-        return (gr.skip(), row, *self._after(step, last, seen))
+            return {
+                self.confirm: gr.Button(step.prompt),
+                self.confirm_row: gr.Row(visible=True),
+                self.result: f"{step.estimate}\n\nConfirm to send the request, or cancel.",
+                **self._view(last, seen, None),
+                self.activity: self.service.activity.rows(),
+            }
+        return {**self._close_confirm(step), **self._after(step, last, seen)}
 
     def on_confirm(self, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
         outcome = self._guard(lambda: self.service.confirm_hardware(caller_of(profile, request)))
-        return (gr.Row(visible=False) if outcome.ok else gr.skip(), *self._after(outcome, last, seen))
+        return {**self._close_confirm(outcome), **self._after(outcome, last, seen)}
 
     def on_cancel(self, profile: gr.OAuthProfile | None, request: gr.Request):
         outcome = self.service.cancel_hardware(caller_of(profile, request))
-        return (gr.Row(visible=False) if outcome.ok else gr.skip(), outcome.message)
+        return {**self._close_confirm(outcome), self.result: outcome.message}
+
+    def _close_confirm(self, outcome: Outcome) -> dict:
+        """A refused call leaves the session's confirm row alone: it may be someone else's session hash."""
+        return {self.confirm_row: gr.Row(visible=False)} if outcome.ok else {}
 
     def on_set_sleep(self, sleep_label, last, seen, profile: gr.OAuthProfile | None, request: gr.Request):
         caller = caller_of(profile, request)
@@ -282,10 +294,13 @@ class _Tab:
         caller = caller_of(profile, request)
         return self._after(self._guard(lambda: self.service.restart(caller, bool(factory))), last, seen)
 
-    def _after(self, outcome: Outcome, last, seen):
+    def _after(self, outcome: Outcome, last, seen) -> dict:
         mark = "✅" if outcome.ok else "⚠️"
-        view = self._view(last, seen, outcome.state)
-        return (f"{mark} {outcome.message}", *view, self.service.activity.rows())
+        return {
+            self.result: f"{mark} {outcome.message}",
+            **self._view(last, seen, outcome.state),
+            self.activity: self.service.activity.rows(),
+        }
 
     def _guard(self, action):
         """The service answers every failure it knows; anything else still must not reach the page raw."""

@@ -58,14 +58,15 @@ def test_no_handler_takes_an_oauth_token(hub_standin: HubStandIn) -> None:
 
 def test_owner_sees_enabled_buttons_and_prices(hub_standin: HubStandIn) -> None:
     tab, _ = tab_for(hub_standin)
-    access, *buttons = tab.on_load(profile("space-owner"))[:6]
-    assert "owner of this Space" in access
-    assert all(button.interactive for button in buttons)
+    buttons = [tab.choose, tab.set_sleep, tab.stop, tab.pause, tab.restart]
+    owner = tab.on_load(profile("space-owner"))
+    assert "owner of this Space" in owner[tab.access]
+    assert all(owner[button].interactive for button in buttons)
     stranger = tab.on_load(profile("mallory"))
-    assert "read-only" in stranger[0] and not any(b.interactive for b in stranger[1:6])
+    assert "read-only" in stranger[tab.access] and not any(stranger[button].interactive for button in buttons)
     anonymous = tab.on_load(None)
-    assert "Sign in" in anonymous[0]
-    dropdown, cost = anonymous[6], anonymous[7]
+    assert "Sign in" in anonymous[tab.access]
+    dropdown, cost = anonymous[tab.flavor], anonymous[tab.cost]
     assert ("t4-small · $0.40/hour · 1x T4 (16 GB), 4 vCPU, 15 GB", "t4-small") in dropdown.choices
     assert "free" in cost
 
@@ -73,38 +74,39 @@ def test_owner_sees_enabled_buttons_and_prices(hub_standin: HubStandIn) -> None:
 def test_owner_switches_hardware_in_two_steps_and_polling_starts(hub_standin: HubStandIn) -> None:
     tab, _ = tab_for(hub_standin)
     owner = profile("space-owner")
-    confirm, row, message, *_ = tab.on_choose("a10g-small", "never", None, [], owner, request())
-    assert confirm.value == "Confirm: switch to a10g-small at $1.00/hour (sleep: never)"
-    assert row.visible and "730 h" in message
+    pending = tab.on_choose("a10g-small", "never", None, [], owner, request())
+    assert pending[tab.confirm].value == "Confirm: switch to a10g-small at $1.00/hour (sleep: never)"
+    assert pending[tab.confirm_row].visible and "730 h" in pending[tab.result]
     assert hub_standin.changes() == []
 
-    row, result, runtime, transitions, timer, state, seen, activity = tab.on_confirm(None, [], owner, request())
-    assert not row.visible
-    assert result.startswith("✅ Requested a10g-small")
-    assert "a10g-small" in runtime and "requested" in runtime
-    assert timer.active  # the Space is changing: poll
-    assert activity[0][1:3] == ["space-owner", "request hardware a10g-small (sleep: never)"]
+    done = tab.on_confirm(None, [], owner, request())
+    assert not done[tab.confirm_row].visible
+    assert done[tab.result].startswith("✅ Requested a10g-small")
+    assert "a10g-small" in done[tab.runtime] and "requested" in done[tab.runtime]
+    assert done[tab.timer].active  # the Space is changing: poll
+    assert done[tab.activity][0][1:3] == ["space-owner", "request hardware a10g-small (sleep: never)"]
 
-    runtime, transitions, timer, state, seen = tab.on_refresh(state, seen)  # the stand-in's one transient read
-    assert timer.active and state.stage == "APP_STARTING"
-    runtime, transitions, timer, state, seen = tab.on_refresh(state, seen)
-    assert not timer.active and state.hardware == "a10g-small"
+    view = tab.on_refresh(done[tab.last_state], done[tab.seen])  # the stand-in's one transient read
+    assert view[tab.timer].active and view[tab.last_state].stage == "APP_STARTING"
+    view = tab.on_refresh(view[tab.last_state], view[tab.seen])
+    assert not view[tab.timer].active and view[tab.last_state].hardware == "a10g-small"
+    transitions = view[tab.transitions]
     assert "stage APP_STARTING → RUNNING" in transitions and "hardware cpu-basic → a10g-small" in transitions
 
 
 def test_stranger_calling_confirm_directly_is_refused(hub_standin: HubStandIn) -> None:
     tab, _ = tab_for(hub_standin)
     tab.on_choose("a100x8", "never", None, [], profile("space-owner"), request())
-    row, result = tab.on_confirm(None, [], profile("mallory"), request())[:2]
-    assert result.startswith("⚠️ Refused")
-    assert row == gr.skip()  # the session's confirm row is left as it was
-    assert tab.on_pause(None, [], None, request())[0].startswith("⚠️ Refused")
+    refused = tab.on_confirm(None, [], profile("mallory"), request())
+    assert refused[tab.result].startswith("⚠️ Refused")
+    assert tab.confirm_row not in refused  # the session's confirm row is left as it was
+    assert tab.on_pause(None, [], None, request())[tab.result].startswith("⚠️ Refused")
     assert hub_standin.changes() == []
 
 
 def test_owner_request_from_another_site_is_refused(hub_standin: HubStandIn) -> None:
     tab, _ = tab_for(hub_standin)
-    result = tab.on_pause(None, [], profile("space-owner"), request(origin="https://evil.example"))[0]
+    result = tab.on_pause(None, [], profile("space-owner"), request(origin="https://evil.example"))[tab.result]
     assert result.startswith("⚠️ Refused") and "evil.example" in result
     assert hub_standin.changes() == []
 
@@ -113,7 +115,7 @@ def test_unconfigured_tab_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with gr.Blocks():
         tab = _Tab(AdminService(load_settings({"SPACE_AUTHOR_NAME": "space-owner"})), "no sign-in")
-    access = tab.on_load(profile("space-owner"))[0]
+    access = tab.on_load(profile("space-owner"))[tab.access]
     assert "Setup needed" in access and "HF_TOKEN" in access and "ADMIN_SPACE_ID" in access
     assert "Variables and secrets" in access
     with gr.Blocks():
