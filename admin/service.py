@@ -300,19 +300,25 @@ class AdminService:
 
     # Replicas: paid hardware only, each one billed. More waits for a confirmation; fewer goes through.
 
-    def prepare_replicas(self, caller: Caller, value: object) -> PendingReplicas | Outcome:
-        """First step of a replica change: fewer (or as many) are sent at once; more wait for
-        `confirm_replicas` from the same user in the same session, since each one is billed."""
+    def _replica_request(self, caller: Caller, value: object) -> tuple[int, SpaceState] | Outcome:
+        """The count asked for and the paid runtime it applies to, or why nothing may be sent."""
         refused = self._refusal(caller, f"set replicas to {value}")
         if refused:
             return refused
         try:
-            count = parse_replicas(value)
-            state = self._paid_runtime()
+            return parse_replicas(value), self._paid_runtime()
         except ValueError as error:
             return Outcome(False, str(error))
         except AdminError as error:
             return Outcome(False, error.message)
+
+    def prepare_replicas(self, caller: Caller, value: object) -> PendingReplicas | Outcome:
+        """First step of a replica change: fewer (or as many) are sent at once; more wait for
+        `confirm_replicas` from the same user in the same session, since each one is billed."""
+        checked = self._replica_request(caller, value)
+        if isinstance(checked, Outcome):
+            return checked
+        count, state = checked
         if count <= ReplicaCount.from_runtime(state.raw).billed:
             return self.set_replicas(caller, count)
         flavor = state.billed_hardware
@@ -338,16 +344,10 @@ class AdminService:
         return Outcome(False, "Nothing to cancel.")
 
     def set_replicas(self, caller: Caller, value: object) -> Outcome:
-        refused = self._refusal(caller, f"set replicas to {value}")
-        if refused:
-            return refused
-        try:
-            count = parse_replicas(value)
-            state = self._paid_runtime()
-        except ValueError as error:
-            return Outcome(False, str(error))
-        except AdminError as error:
-            return Outcome(False, error.message)
+        checked = self._replica_request(caller, value)
+        if isinstance(checked, Outcome):
+            return checked
+        count, state = checked
         before = ReplicaCount.from_runtime(state.raw).billed
 
         def describe(after: SpaceState) -> str:
