@@ -55,3 +55,11 @@ def browser():
         browser = launch_chromium(playwright)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser context per test (its own cookies), sized like a laptop screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    yield context
+    context.close()

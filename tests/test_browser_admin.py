@@ -31,13 +31,6 @@ def app(hub, tmp_path_factory) -> AppProcess:
         yield app
 
 
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    yield context
-    context.close()
-
-
 def test_signed_out_visitor_sees_the_panel_read_only(context, app, hub):
     """Not signed in: the runtime shows, a sign-in button is offered, and every action button is disabled."""
     page = context.new_page()

@@ -35,13 +35,6 @@ def app(hub, tmp_path_factory) -> AppProcess:
         yield app
 
 
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1400})
-    yield context
-    context.close()
-
-
 def test_signed_out_visitor_sees_no_metrics(context, app, hub):
     """Signed out: the live section says it is for the owner, and the Hub's streams are never opened."""
     page = context.new_page()

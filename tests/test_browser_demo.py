@@ -20,12 +20,10 @@ def app(tmp_path_factory) -> AppProcess:
 
 
 @pytest.fixture
-def page(browser, app):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def page(context, app):
     page = context.new_page()
     page.goto(app.url)
-    yield page
-    context.close()
+    return page
 
 
 def test_clicking_an_example_ranks_its_candidates(page):

@@ -22,14 +22,12 @@ def app(tmp_path_factory) -> AppProcess:
 
 
 @pytest.fixture
-def page(browser, app):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def page(context, app):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url)
     page = context.new_page()
     page.goto(app.url)
     page.get_by_role("tab", name="Diagnostics").click()
-    yield page
-    context.close()
+    return page
 
 
 def test_each_framework_gets_a_verdict_with_its_reason(page):
