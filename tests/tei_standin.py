@@ -13,7 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-TOKEN = "hf_remoteTestTokenValue1234567890"
+from tests.hub_standin import fake_token
+
+TOKEN = fake_token()
 TEI_INFO = {
     "model_id": "BAAI/bge-small-en-v1.5",
     "model_type": {"embedding": {"pooling": "cls"}},

@@ -13,6 +13,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from tests.apptools import AppProcess, free_port
+from tests.hub_standin import fake_token
 from tests.tei_standin import cosine_ranking, tei_standin
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 SOURCE = "A man is playing a guitar."
 CANDIDATES = "The stock market fell today.\nSomeone is strumming a guitar.\nA person plays music on stage."
 A_ENV = {"MAX_BATCH_SIZE": "8", "DIAGNOSTICS_AT_STARTUP": "false", "MCP_SERVER": "false"}
-SECRET = "hf_remoteAppTestSecret0987654321"
+SECRET = fake_token()
 
 
 class Backend:
