@@ -20,6 +20,7 @@ from huggingface_hub import HfApi, InferenceEndpoint
 from admin.access import Caller, authorize, origin_problem
 from admin.activity import ActivityLog
 from admin.pending import PendingChoices
+from admin.remembered import FAILURE_BACKOFF_S, RememberedRead
 from admin.space_client import (
     DEFAULT_TIMEOUT_S,
     SECRETS_PLACE,
@@ -33,7 +34,6 @@ T = TypeVar("T")
 
 POLL_INTERVAL_S = 3.0
 """The least time between two reads of the endpoint, whoever asks; the tab's refresh period while it changes."""
-FAILURE_BACKOFF_S = 15.0
 MAX_REPLICAS = 100
 """The most replicas the form accepts; the Hub applies the account's own quota on top."""
 CHANGING_STATES = ("pending", "initializing", "updating")
@@ -238,13 +238,8 @@ class EndpointService:
         self._client = client or (
             EndpointClient(name, settings.hf_token, namespace=namespace) if settings.hf_token else None
         )
-        self._state_max_age_s = state_max_age_s
-        self._failure_backoff_s = failure_backoff_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._fetch = threading.Lock()
         self._busy = threading.Lock()
-        self._cached: tuple[float, EndpointState | AdminError] | None = None
+        self._state = RememberedRead(lambda: self._require_client().get(), state_max_age_s, failure_backoff_s, clock)
         self._pending: PendingChoices[PendingEndpointChange] = PendingChoices(clock=clock)
 
     @property
@@ -254,23 +249,7 @@ class EndpointService:
     # Reading: anyone may look; the endpoint is asked at most once per state_max_age_s.
 
     def state(self) -> EndpointState:
-        with self._fetch:
-            with self._lock:
-                cached = self._cached
-            if cached is None or self._clock() >= cached[0]:
-                try:
-                    value: EndpointState | AdminError = self._require_client().get()
-                    until = self._clock() + self._state_max_age_s
-                except AdminError as error:
-                    value = error
-                    wait = max(self._state_max_age_s, self._failure_backoff_s, error.retry_after_s or 0.0)
-                    until = self._clock() + wait
-                with self._lock:
-                    self._cached = cached = (until, value)
-        value = cached[1]
-        if isinstance(value, AdminError):
-            raise value
-        return value
+        return self._state.get()
 
     # Changing.
 
@@ -380,8 +359,7 @@ class EndpointService:
             except AdminError as error:
                 self.activity.record(caller.username or "", what, error.message, ok=False)
                 return EndpointOutcome(False, error.message)
-            with self._lock:
-                self._cached = (self._clock() + self._state_max_age_s, state)
+            self._state.keep(state)
             message = describe(state)
             self.activity.record(caller.username or "", what, message, ok=True)
             return EndpointOutcome(True, message, state)

@@ -29,6 +29,7 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 
 from admin.access import Caller, authorize, origin_problem
 from admin.space_client import AdminError, configuration_problems, map_error
+from admin.remembered import FAILURE_BACKOFF_S
 from redaction import redact_text, secret_values
 from settings import Settings
 
@@ -44,8 +45,6 @@ REFRESH_S = 2.0
 """The tab's refresh period while the owner has it open."""
 LOG_POLL_S = 10.0
 """Seconds between two reads of the run log."""
-FAILURE_BACKOFF_S = 15.0
-"""A failed read waits this long before the next one, or as long as the Hub's Retry-After says."""
 STREAM_TIMEOUT_S = 10.0
 """A metrics stream silent this long (no event, no keep-alive) is dropped and opened again while wanted."""
 MAX_SAMPLES = 5_000

@@ -31,6 +31,7 @@ from admin.catalogue import (
     sleep_choice,
 )
 from admin.pending import PendingChoices
+from admin.remembered import FAILURE_BACKOFF_S, RememberedRead
 from admin.replicas import ReplicaCount, parse_replicas, replicas_cost, with_replicas
 from admin.space_client import AdminError, ErrorKind, SpaceClient, SpaceState, configuration_problems
 from settings import Settings
@@ -39,8 +40,6 @@ _HUB_FLAVORS = frozenset(h.value for h in SpaceHardware)
 _FALLBACK_RETRY_S = 60.0
 POLL_INTERVAL_S = 3.0
 """The tab's refresh period while the Space changes, and the shortest time between two runtime reads."""
-FAILURE_BACKOFF_S = 15.0
-"""A failed runtime read is answered from memory this long, or as long as the Hub's Retry-After says."""
 RESTART_NOTE = "This app runs inside the Space, so this page loses its connection until the Space is back."
 
 
@@ -98,18 +97,20 @@ class AdminService:
         self.problems = configuration_problems(settings)
         self.activity = activity or activity_log(settings)
         self._client = client if client is not None or self.problems else SpaceClient.from_settings(settings)
-        self._runtime_max_age_s = runtime_max_age_s
-        self._failure_backoff_s = failure_backoff_s
         self._catalogue_max_age_s = catalogue_max_age_s
         self._repeat_window_s = repeat_window_s
         self._clock = clock
         self._busy = threading.Lock()
         self._cache_lock = threading.Lock()
         # Held while the Hub is asked, so concurrent readers wait for that one answer instead of asking too.
-        self._runtime_fetch = threading.Lock()
         self._catalogue_fetch = threading.Lock()
-        self._runtime: tuple[float, SpaceState | AdminError] | None = None
-        """(time after which the Hub may be asked again, what it last answered)."""
+        self._runtime = RememberedRead(
+            lambda: self._require_client().runtime(),
+            runtime_max_age_s,
+            failure_backoff_s,
+            clock,
+            say_when_asked_again=True,
+        )
         self._catalogue: tuple[float, Catalogue] | None = None
         self._last_change: tuple[str, float] | None = None
         self._pending_hardware: PendingChoices[PendingHardware] = PendingChoices(clock=clock)
@@ -125,31 +126,7 @@ class AdminService:
 
         A failure is remembered too (see FAILURE_BACKOFF_S) and raised again, saying when the Hub is asked next.
         """
-        with self._runtime_fetch:
-            cached = self._fresh_runtime()
-            if cached is None:
-                try:
-                    cached = self._remember(self._require_client().runtime())
-                except AdminError as error:
-                    wait = max(self._runtime_max_age_s, self._failure_backoff_s, error.retry_after_s or 0.0)
-                    with self._cache_lock:
-                        self._runtime = (self._clock() + wait, error)
-                    raise
-        if isinstance(cached, AdminError):
-            raise cached
-        return cached
-
-    def _fresh_runtime(self) -> SpaceState | AdminError | None:
-        """The remembered answer while it may still be used, else None."""
-        with self._cache_lock:
-            cached = self._runtime
-        if cached is None or self._clock() >= cached[0]:
-            return None
-        value = cached[1]
-        if isinstance(value, AdminError):
-            wait = max(1, round(cached[0] - self._clock()))
-            return AdminError(value.kind, f"{value.message} (Asking the Hub again in {wait} s.)", value.status)
-        return value
+        return self._runtime.get()
 
     def catalogue(self) -> Catalogue:
         """The Hub's flavors and prices; the dated fallback table, saying why, when the Hub cannot be asked."""
@@ -422,16 +399,11 @@ class AdminService:
                 self.activity.record(username, what, error.message, ok=False)
                 return Outcome(False, error.message)
             self._last_change = (what, self._clock())
-            message = describe(self._remember(state))
+            message = describe(self._runtime.keep(state))
             self.activity.record(username, what, message, ok=True, restarts=restarts)
             return Outcome(True, message, state)
         finally:
             self._busy.release()
-
-    def _remember(self, state: SpaceState) -> SpaceState:
-        with self._cache_lock:
-            self._runtime = (self._clock() + self._runtime_max_age_s, state)
-        return state
 
     def _require_client(self) -> SpaceClient:
         if self._client is None:
