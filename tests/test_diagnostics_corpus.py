@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from diagnostics.registry import PROBE_NAMES
 from diagnostics.verdicts import RULES
 from tests.fixtures.diagnostics import MACHINES, REAL, real_case, real_report
 
@@ -22,6 +23,8 @@ SITUATIONS = {
 @pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
 def test_real_report_gets_the_right_verdict(path):
     case = real_case(path)
+    if case.get("batch", 1) >= 2 and "driver" not in PROBE_NAMES:
+        pytest.skip("judged by the layered engine (#15)")
     report = real_report(case)
     for expect in case["expect"]:
         verdict = report.verdict(expect["component"])
@@ -31,6 +34,8 @@ def test_real_report_gets_the_right_verdict(path):
             assert word in verdict.reason, (word, shown)
         for word in expect["fix"]:
             assert word in (verdict.fix or ""), (word, shown)
+        for word in expect.get("fix_absent", ()):
+            assert word not in (verdict.fix or ""), (word, shown)
         if verdict.status != "OK" or verdict.rule != "ok":
             assert verdict.evidence, shown  # every non-trivial verdict shows what it read
 
@@ -38,7 +43,8 @@ def test_real_report_gets_the_right_verdict(path):
 def test_the_corpus_is_real_and_covers_every_situation_twice():
     cases = [real_case(p) for p in REAL]
     reports = [c for c in cases if not c.get("healthy")]
-    assert len({c["source"] for c in reports}) >= 30
+    sources = [c["source"] for c in reports]
+    assert len(set(sources)) == len(sources) >= 30, "each report once"
     assert all(c["source"].startswith("https://") and c["summary"] for c in cases)
     fired = [e["rule"] for c in cases for e in c["expect"]]
     for situation, rules in SITUATIONS.items():
