@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from diagnostics.registry import PROBE_NAMES
 from diagnostics.verdicts import RULES
 from tests.fixtures.diagnostics import MACHINES, REAL, real_case, real_report
 
@@ -22,6 +23,8 @@ SITUATIONS = {
 @pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
 def test_real_report_gets_the_right_verdict(path):
     case = real_case(path)
+    if case.get("batch", 1) >= 2 and "driver" not in PROBE_NAMES:
+        pytest.skip("judged by the layered engine (#15)")
     report = real_report(case)
     for expect in case["expect"]:
         verdict = report.verdict(expect["component"])
