@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from diagnostics.facts import (
+    DriverInfo,
     HostInfo,
     JaxInfo,
     NvmlInfo,
@@ -23,7 +24,7 @@ from diagnostics.facts import (
 from diagnostics.registry import PROBE_NAMES, parse_probe
 from redaction import redact_data, secret_values
 from diagnostics.runner import iter_probes
-from diagnostics.verdicts import Status, Verdict, judge_all
+from diagnostics.verdicts import LayerCheck, Status, Verdict, judge_all, judge_layers
 
 SCHEMA = 1
 
@@ -40,8 +41,11 @@ class Report:
     """Every probe's process: outcome, time, stderr tail."""
     verdicts: list[Verdict]
     """One per component (gpu, wheels, torch, jax, tensorflow)."""
+    layers: list[LayerCheck] = field(default_factory=list)
+    """Every layer bottom up (kernel driver … framework runtime), with its facts and the rule that found its fault."""
     host: HostInfo | None = None
     nvml: NvmlInfo | None = None
+    driver: DriverInfo | None = None
     torch: TorchInfo | None = None
     jax: JaxInfo | None = None
     tensorflow: TensorFlowInfo | None = None
@@ -66,6 +70,10 @@ class Report:
             "duration_s": self.duration_s,
             "smoke": self.smoke,
             "verdicts": [dataclasses.asdict(v) | {"status": v.status.value, "evidence": list(v.evidence)} for v in self.verdicts],
+            "layers": [
+                dataclasses.asdict(check) | {"status": check.status.value if check.status else None}
+                for check in self.layers
+            ],
             **facts,
             "probes": {
                 name: {k: v for k, v in dataclasses.asdict(run).items() if k != "payload"}
@@ -88,12 +96,14 @@ def build_report(runs: Iterable[ProbeRun], *, created_at: str, duration_s: float
     """Parse each run's payload into facts (the one place that happens) and judge them."""
     by_name = {run.name: run for run in sorted(runs, key=lambda r: PROBE_NAMES.index(r.name))}
     facts = {name: parse_probe(run) for name, run in by_name.items()}
+    verdicts = judge_all(by_name, facts)
     return Report(
         created_at=created_at,
         duration_s=duration_s,
         smoke=smoke,
         runs=by_name,
-        verdicts=judge_all(by_name, facts),
+        verdicts=verdicts,
+        layers=judge_layers(by_name, facts, verdicts),
         **{name: facts.get(name) for name in PROBE_NAMES},
     )
 

@@ -16,9 +16,9 @@ fix. What differs per framework is data: VIEWS (how to read its facts) and diagn
 """
 
 from diagnostics.registry import COMPONENTS, TITLES
-from diagnostics.verdicts.judge import judge_all
+from diagnostics.verdicts.judge import judge_all, judge_layers
 from diagnostics.verdicts.machine import cudnn_text
-from diagnostics.verdicts.model import UPGRADE, Rule, Status, Verdict
+from diagnostics.verdicts.model import UPGRADE, LayerCheck, Rule, Status, Verdict
 from diagnostics.verdicts.rules import RULES
 
 __all__ = [
@@ -26,9 +26,11 @@ __all__ = [
     "RULES",
     "TITLES",
     "UPGRADE",
+    "LayerCheck",
     "Rule",
     "Status",
     "Verdict",
     "cudnn_text",
     "judge_all",
+    "judge_layers",
 ]

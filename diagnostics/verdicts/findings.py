@@ -7,6 +7,7 @@ import re
 
 from diagnostics.facts import (
     FrameworkInfo,
+    JaxInfo,
     NvmlGpu,
     NvmlInfo,
     ProbeOutcome,
@@ -25,8 +26,16 @@ from diagnostics.stack import (
     oldest_arch,
     runs_natively,
 )
-from diagnostics.verdicts.evidence import is_healthy, nvml_line, quoted_hit
-from diagnostics.verdicts.machine import Machine, Subject, cuda_text, cudnn_words, sm_name
+from diagnostics.verdicts.evidence import (
+    BROKEN_INSTALL,
+    HARMLESS,
+    is_healthy,
+    nvml_line,
+    pip_libraries_for,
+    quote_line,
+    quoted_hit,
+)
+from diagnostics.verdicts.machine import Machine, Subject, cuda_text, cudnn_words, sm_name, texts_of
 from diagnostics.verdicts.model import Found
 
 # --- Rule tests: probes ----------------------------------------------------------------------------------------
@@ -41,7 +50,15 @@ def probe_died(s: Subject) -> Found | None:
     if run is None or (run.outcome is ProbeOutcome.OK and run.payload is not None):
         return None
     tail = [line for line in run.stderr_tail.splitlines() if line.strip()][-3:]
-    return Found(tuple(tail), {"outcome": run.outcome.value, "error": run.error})
+    # A hang or crash alone says nothing about the installation; a missing file or symbol on import does.
+    broken = s.stack and BROKEN_INSTALL.search(run.stderr_tail)
+    reinstall = (
+        f"; the import breaks on a missing file or symbol, so reinstall it: "
+        f"`pip install --force-reinstall --no-cache-dir {s.stack.requirement}`"
+        if broken
+        else ""
+    )
+    return Found(tuple(tail), {"outcome": run.outcome.value, "error": run.error, "reinstall": reinstall})
 
 
 def not_installed(s: Subject) -> Found | None:
@@ -407,7 +424,100 @@ def import_failed(s: Subject) -> Found | None:
     if not isinstance(info, FrameworkInfo) or not info.import_error:
         return None
     lines = [line for line in info.import_error.strip().splitlines() if line.strip()]
-    return Found((lines[-1].strip(),), {"last": lines[-1].strip()})
+    last = lines[-1].strip()
+    if installed_release(s) != s.stack.pinned.version:
+        fix = f"pin `{s.stack.requirement}` in requirements.txt and keep every nvidia-* wheel on CUDA 12"
+    elif BROKEN_INSTALL.search(info.import_error):
+        fix = (
+            f"the pinned version is installed but broken ({last}): "
+            f"`pip install --force-reinstall --no-cache-dir {s.stack.requirement}`"
+        )
+    else:
+        fix = "the pinned version is installed and its import fails: read the traceback below; " + (
+            "CUDA 12 and 13 wheels are mixed (see CUDA wheels)" if s.machine.mixed_wheels else "its last line names the cause"
+        )
+    return Found((last,), {"last": last, "import_fix": fix})
+
+
+def installed_release(s: Subject) -> str | None:
+    """The installed version without a CUDA local label: "2.10.0+cu128" -> "2.10.0"; "+cpu" is kept, it is another build."""
+    version = getattr(s.info, "version", None)
+    return re.sub(r"\+cu\d+$", "", version) if version else None
+
+
+def jax_skew(s: Subject) -> Found | None:
+    info = s.info
+    if not isinstance(info, JaxInfo) or not info.installed or s.view.sees_gpu(info):
+        return None
+    versions = {"jax": info.version, "jaxlib": info.jaxlib_version}
+    versions |= {p["name"]: p.get("version") for p in info.cuda_plugins}
+    releases = {k: re.sub(r"\+.*$", "", v) for k, v in versions.items() if v}
+    said = quoted_hit(s, JAX_SKEW_SAYS)
+    if len(set(releases.values())) < 2 and not said:
+        return None
+    shown = ", ".join(f"{k} {v}" for k, v in releases.items())
+    return Found(
+        (shown, *(said.lines if said else ())),
+        {"versions": shown, "said": f": {said.values['quote']}" if said else ""},
+    )
+
+
+JAX_SKEW_SAYS = (
+    r"jaxlib version [\d.]+ is (?:newer than and )?incompatible with jax|jax requires jaxlib version"
+    r"|jaxlib is version [\d.]+, but this version of jax requires|plugin version [\d.]+ is not compatible with jaxlib"
+)
+
+
+def _framework_wheels(s: Subject) -> list[str]:
+    """nvidia-* wheels installed for this framework (required by it or by its CUDA plugin)."""
+    owners = {"torch": ("torch",), "jax": ("jax-cuda12-plugin", "jax-cuda13-plugin", "jax-cuda12-pjrt"), "tensorflow": ("tensorflow",)}
+    wheels = s.machine.wheels
+    return [w.name for w in (wheels.nvidia if wheels else []) if set(w.required_by) & set(owners.get(s.component, ()))]
+
+
+_LIBS_MISSING = (
+    r"cannot open shared object file|Could not load (?:dynamic )?library|Cannot dlopen some GPU libraries"
+    r"|Unable to load (?:cuDNN|cuBLAS|cuFFT|cuSPARSE)|Could not find cuda drivers"
+)
+
+
+def cuda_libs_not_found(s: Subject) -> Found | None:
+    """The pip wheels are there and the framework is the version they belong to, yet a library does not load:
+    pinning or reinstalling changes nothing; where the loader looks does."""
+    on_disk = pip_libraries_for(s.component, s.machine)
+    # TensorFlow's wheel metadata names its [and-cuda] wheels whether the extra was installed or not: only the
+    # library probe's files show they are there. JAX's plugin and torch require theirs outright.
+    wheels = on_disk or (_framework_wheels(s) if s.component != "tensorflow" else [])
+    if not wheels or is_healthy(s) or (not on_disk and installed_release(s) != s.stack.pinned.version):
+        return None
+    said = quoted_hit(s, _LIBS_MISSING)
+    if not said:
+        return None
+    driver = s.machine.driver
+    shadowed = [
+        f"{lib.name} loads from {lib.winner}"
+        for lib in (driver.libraries or [] if driver else [])
+        if lib.winner and any(c.source == "pip" for c in lib.candidates) and "site-packages" not in lib.winner
+    ]
+    fix = (
+        f"the pip copies lose: {'; '.join(shadowed)}: remove those directories from LD_LIBRARY_PATH / ld.so.conf"
+        if shadowed
+        else "check that the wheels' files exist (`pip show -f nvidia-cudnn-cu12`, `ls site-packages/nvidia/*/lib`) and "
+        "that nothing (LD_LIBRARY_PATH, conda's lib, a Dockerfile ENV) points the loader elsewhere; a file listed but "
+        "missing means a broken install: `pip install --force-reinstall --no-cache-dir` that wheel"
+    )
+    shown = ", ".join(wheels[:3]) + ("…" if len(wheels) > 3 else "")
+    return Found((*said.lines, *shadowed), {**said.values, "wheels": shown, "libs_fix": fix})
+
+
+def broken_by_mixed_wheels(s: Subject) -> Found | None:
+    """A failing framework in an environment with CUDA 12 and 13 wheels: the mix is the broken installation."""
+    if not s.machine.mixed_wheels or is_healthy(s) or not isinstance(s.info, FrameworkInfo) or not s.info.installed:
+        return None
+    hit = quoted_hit(s, r"CUDA|GPU|cuda|dlopen|\.so")
+    quote = hit.values["quote"] if hit else "it lists no GPU device"
+    lines = (f"wheels: {', '.join(s.machine.wheels.cuda_lines)}", *(hit.lines if hit else ()))
+    return Found(lines, {"quote": quote, "culprits": _culprits(s.machine.wheels)})
 
 
 def zero_gpu_other(s: Subject) -> Found | None:
@@ -463,15 +573,6 @@ def dlopen(s: Subject) -> Found | None:
     return quoted_hit(s, r"Could not load dynamic library '[^']+'[^\n]*") or quoted_hit(s, r"Cannot dlopen some GPU libraries")
 
 
-def gpu_unused(s: Subject) -> Found | None:
-    if not isinstance(s.info, FrameworkInfo) or s.view.sees_gpu(s.info):
-        return None
-    said = quoted_hit(s, r"CUDA backend failed|falling back|cuInit|CUDA|GPU|cuda", re.IGNORECASE)
-    fallback = getattr(s.info, "default_backend", None)
-    quote = said.values["quote"] if said else (f"default backend {fallback}" if fallback else "no GPU device listed")
-    return Found(said.lines if said else (quote,), {"quote": quote})
-
-
 def mixed(s: Subject) -> Found | None:
     return Found((f"wheels: {', '.join(s.machine.wheels.cuda_lines)}",)) if s.machine.mixed_wheels else None
 
@@ -489,7 +590,12 @@ def framework_ok(s: Subject) -> Found | None:
     devices = s.view.devices(info)
     count = len(devices) if s.component != "torch" else info.device_count
     summary = f"{count}× {', '.join(devices)}{s.view.details(info)}{smoke_note(info)}"
-    return Found((), {"summary": summary})
+    noise = [t for t in texts_of(info) if HARMLESS.search(t)]
+    harmless = ""
+    if noise:
+        more = f" (+{len(noise) - 1} more)" if len(noise) > 1 else ""
+        harmless = f"; harmless log lines: {quote_line(noise[0])}{more}"
+    return Found(tuple(noise[:3]), {"summary": summary, "harmless": harmless})
 
 
 # --- Rule tests: the GPU row and the wheels row ------------------------------------------------------------------
@@ -518,14 +624,14 @@ def driver_absent(s: Subject) -> Found | None:
 
 def gpu_ok(s: Subject) -> Found | None:
     nvml, machine = s.info, s.machine
-    if not nvml.gpus:
+    if not machine.gpus:
         return None
-    names = ", ".join(sorted({g.name for g in nvml.gpus}))
+    names = ", ".join(sorted({g.name for g in machine.gpus}))
     cuda = f", CUDA ≤ {cuda_text(machine.driver_cuda)}" if machine.driver_cuda else ""
     migs = f"; MIG enabled ({len(_mig_gpus(machine))} GPU)" if _mig_gpus(machine) else ""
-    failed = sorted({k for g in nvml.gpus for k in g.errors})
+    failed = sorted({k for g in machine.gpus for k in g.errors})
     queries = f"; NVML could not read: {', '.join(failed)}" if failed else ""
-    return Found((), {"summary": f"{len(nvml.gpus)}× {names} on {machine.hardware}, driver {nvml.driver_version}{cuda}{migs}{queries}"})
+    return Found((), {"summary": f"{len(machine.gpus)}× {names} on {machine.hardware}, driver {nvml.driver_version}{cuda}{migs}{queries}"})
 
 
 def wheels_mixed(s: Subject) -> Found | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.facts import (
+    DriverInfo,
     FrameworkInfo,
     HostInfo,
     JaxInfo,
@@ -95,9 +96,7 @@ def _jax_cuda_build(info: JaxInfo) -> bool | None:
         return True
     if any("CUDA-enabled jaxlib is not installed" in m for m in info.messages):
         return False
-    if any(re.search(r"CUDA backend failed|cuda_dnn|cuInit|CuDNN|cuDNN", m) for m in texts_of(info)):
-        return True
-    return False
+    return bool(any(re.search(r"CUDA backend failed|cuda_dnn|cuInit|CuDNN|cuDNN", m) for m in texts_of(info)))
 
 
 def _tf_archs(info: TensorFlowInfo) -> list[str]:
@@ -171,6 +170,8 @@ class Machine:
     wheels: WheelsInfo | None
     frameworks: Mapping[str, FrameworkInfo | None]
     runs: Mapping[str, ProbeRun]
+    driver: DriverInfo | None = None
+    """The layers below the frameworks; None (or None fields) where not known."""
 
     @property
     def hardware(self) -> str:
@@ -190,7 +191,21 @@ class Machine:
 
     @property
     def gpus(self) -> list[NvmlGpu]:
-        return list(self.nvml.gpus) if self.nvml else []
+        """The GPUs NVML can read."""
+        return [g for g in self.nvml.gpus if not g.handle_error] if self.nvml else []
+
+    @property
+    def lost_gpus(self) -> list[NvmlGpu]:
+        """GPUs NVML counts but cannot read, e.g. one fallen off the bus ("Unknown Error")."""
+        return [g for g in self.nvml.gpus if g.handle_error] if self.nvml else []
+
+    @property
+    def context(self) -> str:
+        """"space", "container", "wsl" or "machine": whose action a fix names."""
+        if self.on_spaces:
+            return "space"
+        ctx = self.driver.context if self.driver else None
+        return ctx.kind if ctx else "machine"
 
     @property
     def driver_cuda(self) -> tuple[int, int] | None:
@@ -209,7 +224,8 @@ class Machine:
     @property
     def gpu_present(self) -> bool:
         """A driver reports GPUs, /dev/nvidia* exists, or some framework sees a GPU."""
-        return bool(self.gpus) or bool(self.nvml and self.nvml.dev_nvidia) or self.sees_gpu
+        nodes = self.driver.device_nodes if self.driver else None
+        return bool(self.gpus) or bool(self.nvml and self.nvml.dev_nvidia) or bool(nodes) or self.sees_gpu
 
     @property
     def mixed_wheels(self) -> bool:

@@ -82,3 +82,24 @@ class Rule:
     """Template over the subject's values and what the test found, e.g. "{quote}"."""
     fix: str | None
     test: Callable[[Subject], Found | None]
+    situation: str = field(kw_only=True)
+    """The kind of failure it covers, e.g. "kernel driver"; the corpus must show each situation at least twice."""
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """One layer of the stack, bottom up, as the report shows it."""
+
+    layer: str
+    """e.g. "user-space driver"."""
+    status: Status | None
+    """Status.FAIL where this layer fails; None where no probe told us anything about it."""
+    finding: str
+    """Its facts in a line, e.g. "libcuda 535.129.03 from /usr/lib/x86_64-linux-gnu/libcuda.so.1: cuInit CUDA_SUCCESS"."""
+    rule: str | None = None
+    """The rule that found its fault, e.g. "cuinit-failed"; None when it is fine or not known."""
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> LayerCheck:
+        status = data.get("status")
+        return cls(data["layer"], Status(status) if status else None, data["finding"], data.get("rule"))
