@@ -62,7 +62,10 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready and redacted: overall and verdicts first, facts per probe, then how each probe ran."""
-        facts = {name: dataclasses.asdict(getattr(self, name)) if getattr(self, name) else None for name in PROBE_NAMES}
+        facts = {
+            name: _renamed(dataclasses.asdict(fact), "path", JSON_PATH_KEY) if (fact := getattr(self, name)) else None
+            for name in PROBE_NAMES
+        }
         data = {
             "schema": SCHEMA,
             "overall": self.overall.value,
@@ -87,9 +90,23 @@ class Report:
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
         """Inverse of to_dict: each probe's facts become its payload again, verdicts are recomputed."""
         runs = [
-            ProbeRun.from_json({**run, "payload": data.get(name)}) for name, run in (data.get("probes") or {}).items()
+            ProbeRun.from_json({**run, "payload": _renamed(data.get(name), JSON_PATH_KEY, "path")})
+            for name, run in (data.get("probes") or {}).items()
         ]
         return build_report(runs, created_at=data["created_at"], duration_s=data["duration_s"], smoke=data["smoke"])
+
+
+JSON_PATH_KEY = "file"
+"""A location's key in the report's JSON, for the facts' `path`: gradio_client downloads every object with a string
+"path" as a file (its pre-4.21 FileData rule), so a report naming /dev/nvidia0 or a library would break API callers."""
+
+
+def _renamed(data: Any, old: str, new: str) -> Any:
+    if isinstance(data, dict):
+        return {(new if k == old else k): _renamed(v, old, new) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_renamed(v, old, new) for v in data]
+    return data
 
 
 def build_report(runs: Iterable[ProbeRun], *, created_at: str, duration_s: float, smoke: bool) -> Report:
