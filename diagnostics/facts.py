@@ -128,7 +128,7 @@ class NvmlGpu:
     name: str | None = None
     """e.g. "NVIDIA A10G"; None when NVML could not read the GPU (see handle_error)."""
     handle_error: str | None = None
-    """Why NVML could not read this GPU at all, e.g. "Unknown Error" for a GPU fallen off the bus; None when readable."""
+    """Why NVML could not read this GPU at all, e.g. "Unknown Error" (fallen off the bus); None when readable."""
     compute_capability: list[int] | None = None
     """e.g. [8, 6]."""
     memory_total_bytes: int | None = None

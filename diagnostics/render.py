@@ -201,7 +201,10 @@ def _driver_part(report: Report) -> str:
     parts.append(
         _bullets(
             [
-                ("kernel module", (module.version_line or "loaded") if module and module.loaded else module and "not loaded"),
+                (
+                    "kernel module",
+                    (module.version_line or "loaded") if module and module.loaded else module and "not loaded",
+                ),
                 ("nvidia modules", ", ".join(driver.modules) if driver.modules is not None else None),
                 (
                     "device nodes",

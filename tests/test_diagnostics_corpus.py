@@ -69,7 +69,9 @@ def _pin_is_installed(report: Report, name: str, extras: str, version: str) -> b
     parts = [name] + (["jaxlib", "jax-cuda12-plugin"] if name == "jax" and "cuda12" in extras else [])
     if name == "tensorflow" and "and-cuda" in extras:
         libraries = (report.driver.libraries or []) if report.driver else []
-        if not any("tensorflow" in lib.needed_by and any(c.source == "pip" for c in lib.candidates) for lib in libraries):
+        if not any(
+            "tensorflow" in lib.needed_by and any(c.source == "pip" for c in lib.candidates) for lib in libraries
+        ):
             return False  # whether the [and-cuda] libraries are there is not known: the pin may add them
     return all(installed.get(part) == version for part in parts)
 
@@ -98,7 +100,7 @@ def test_no_verdict_prescribes_a_no_op_fix(path):
 
 @pytest.mark.parametrize("path", REAL, ids=_ids(REAL))
 def test_framework_rows_inherit_the_lowest_failing_layer(path):
-    """Rows never contradict: where the GPU row fails below the frameworks, every failing framework row names that cause."""
+    """Rows never contradict: where the GPU row fails below the frameworks, each failing framework row names it."""
     report = real_report(real_case(path))
     gpu = report.verdict("gpu")
     lower = LAYERS[:3]

@@ -93,7 +93,9 @@ def test_a_file_named_libcuda_that_is_not_the_driver(cc, tmp_path):
     assert facts["load_error"].startswith("not a CUDA driver") and facts["cu_init"] is None
 
 
-def fake_root(base: Path, *, module: bool = True, modules: str = "nvidia 1 0 - Live\nnvidia_modeset 1 0 - Live\n") -> Path:
+def fake_root(
+    base: Path, *, module: bool = True, modules: str = "nvidia 1 0 - Live\nnvidia_modeset 1 0 - Live\n"
+) -> Path:
     proc = base / "proc"
     (proc / "driver/nvidia").mkdir(parents=True)
     (proc / "sys/kernel").mkdir(parents=True)
@@ -130,11 +132,19 @@ def test_no_module_and_unreadable_proc_modules_are_unknown_not_fine(tmp_path):
     ("environ", "marks", "kind", "evidence"),
     [
         ({"SYSTEM": "spaces"}, {}, "space", ["SYSTEM=spaces"]),
-        ({}, {"proc/sys/kernel/osrelease": "5.15.153.1-microsoft-standard-WSL2\n"}, "wsl",
-         ["kernel 5.15.153.1-microsoft-standard-WSL2"]),
+        (
+            {},
+            {"proc/sys/kernel/osrelease": "5.15.153.1-microsoft-standard-WSL2\n"},
+            "wsl",
+            ["kernel 5.15.153.1-microsoft-standard-WSL2"],
+        ),
         ({}, {".dockerenv": ""}, "container", ["/.dockerenv"]),
-        ({"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "utility"}, {}, "container",
-         ["NVIDIA_VISIBLE_DEVICES=all"]),
+        (
+            {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "utility"},
+            {},
+            "container",
+            ["NVIDIA_VISIBLE_DEVICES=all"],
+        ),
     ],
 )
 def test_where_it_runs_and_why(tmp_path, environ, marks, kind, evidence):
@@ -177,7 +187,12 @@ def test_a_device_node_this_user_may_not_open():
             os.chmod(path, mode)
         done = subprocess.run(
             [sys.executable, "-c", _OPEN_AS_NOBODY, str(base)],
-            capture_output=True, text=True, env=probe_environment(), timeout=60, check=True, cwd=str(ROOT),
+            capture_output=True,
+            text=True,
+            env=probe_environment(),
+            timeout=60,
+            check=True,
+            cwd=str(ROOT),
         )
         nodes = {n["path"]: n for n in json.loads(done.stdout)}
     finally:

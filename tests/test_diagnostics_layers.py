@@ -1,5 +1,6 @@
 """Layered diagnosis: the lowest failing layer decides the GPU row and every framework row it explains, with the fix
-that exists where the app runs; nothing explains a failure -> `unexplained`; healthy machines with noisy logs stay OK."""
+that exists where the app runs; nothing explains a failure -> `unexplained`; healthy machines with noisy logs
+stay OK."""
 
 from __future__ import annotations
 
@@ -23,23 +24,45 @@ HEALTHY_DRIVER = {
     "kernel_module": {"loaded": True, "version": "535.129.03", "version_line": MODULE_LINE},
     "modules": ["nvidia", "nvidia_modeset", "nvidia_uvm"],
     "device_nodes": NODES,
-    "libcuda": {"path": LIBCUDA, "load_error": None, "version": "535.129.03", "driver_api_version": 12020,
-                "cu_init": "CUDA_SUCCESS", "device_count": 1},
-    "context": {"kind": "machine", "evidence": [], "nvidia_visible_devices": None,
-                "nvidia_driver_capabilities": None, "kernel_release": "5.15.0-91-generic"},
+    "libcuda": {
+        "path": LIBCUDA,
+        "load_error": None,
+        "version": "535.129.03",
+        "driver_api_version": 12020,
+        "cu_init": "CUDA_SUCCESS",
+        "device_count": 1,
+    },
+    "context": {
+        "kind": "machine",
+        "evidence": [],
+        "nvidia_visible_devices": None,
+        "nvidia_driver_capabilities": None,
+        "kernel_release": "5.15.0-91-generic",
+    },
 }
 
 
 def _without_gpu(payloads: dict) -> None:
     """Every framework falls back to the CPU, saying so as it does when cuInit fails."""
-    payloads["torch"] |= {"cuda_available": False, "device_count": 0, "devices": [],
-                          "messages": ["CUDA initialization: CUDA unknown error - this may be due to an incorrectly "
-                                       "set up environment"]}
-    payloads["jax"] |= {"default_backend": "cpu", "devices": [{"id": 0, "platform": "cpu", "device_kind": "cpu"}],
-                        "messages": ["CUDA backend failed to initialize: INTERNAL: no supported devices found for "
-                                     "platform CUDA."]}
-    payloads["tensorflow"] |= {"gpus": [], "log_lines": [
-        "E0000 00:00:1700000000.000000   4242 cuda_executor.cc:1015] failed call to cuInit: UNKNOWN ERROR (303)"]}
+    payloads["torch"] |= {
+        "cuda_available": False,
+        "device_count": 0,
+        "devices": [],
+        "messages": [
+            ("CUDA initialization: CUDA unknown error - this may be due to an incorrectly set up environment")
+        ],
+    }
+    payloads["jax"] |= {
+        "default_backend": "cpu",
+        "devices": [{"id": 0, "platform": "cpu", "device_kind": "cpu"}],
+        "messages": [("CUDA backend failed to initialize: INTERNAL: no supported devices found for platform CUDA.")],
+    }
+    payloads["tensorflow"] |= {
+        "gpus": [],
+        "log_lines": [
+            "E0000 00:00:1700000000.000000   4242 cuda_executor.cc:1015] failed call to cuInit: UNKNOWN ERROR (303)"
+        ],
+    }
 
 
 def report_for(machine: str = "local", driver: dict | None = None, *, failing: bool = True, **patches: dict) -> Report:
@@ -53,8 +76,9 @@ def report_for(machine: str = "local", driver: dict | None = None, *, failing: b
 
 
 def _merge(base: dict, patch: dict) -> dict:
-    return base | {k: _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
-                   for k, v in patch.items()}
+    return base | {
+        k: _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v for k, v in patch.items()
+    }
 
 
 def rows(report: Report) -> dict:
@@ -74,13 +98,24 @@ def assert_every_row(report: Report, rule: str, fix_word: str, reason_word: str)
     assert any("CUDA unknown error" in line for line in torch.evidence)  # the framework's own words, next to the facts
 
 
-NO_MODULE = {"kernel_module": {"loaded": False, "version": None, "version_line": None},
-             "modules": [], "device_nodes": [], "libcuda": {"cu_init": "CUDA_ERROR_NO_DEVICE", "device_count": None}}
+NO_MODULE = {
+    "kernel_module": {"loaded": False, "version": None, "version_line": None},
+    "modules": [],
+    "device_nodes": [],
+    "libcuda": {"cu_init": "CUDA_ERROR_NO_DEVICE", "device_count": None},
+}
 
 
 def test_kernel_module_not_loaded_decides_every_row_on_a_machine():
-    report = report_for(driver=NO_MODULE, nvml={"driver_loaded": False, "gpus": [], "dev_nvidia": [],
-                                                "error": "NVMLError_DriverNotLoaded: Driver Not Loaded"})
+    report = report_for(
+        driver=NO_MODULE,
+        nvml={
+            "driver_loaded": False,
+            "gpus": [],
+            "dev_nvidia": [],
+            "error": "NVMLError_DriverNotLoaded: Driver Not Loaded",
+        },
+    )
     assert_every_row(report, "kernel-module-not-loaded", "sudo modprobe nvidia", "kernel module is not loaded")
 
 
@@ -91,33 +126,68 @@ def test_on_a_space_the_same_fault_names_the_spaces_actions():
 
 def test_cuinit_error_is_named_in_every_row_with_its_fix():
     report = report_for(driver={"libcuda": {"cu_init": "CUDA_ERROR_UNKNOWN", "device_count": None}})
-    assert_every_row(report, "cuinit-failed", "sudo rmmod nvidia_uvm", "fails to initialise: cuInit returns CUDA_ERROR_UNKNOWN")
+    assert_every_row(
+        report, "cuinit-failed", "sudo rmmod nvidia_uvm", "fails to initialise: cuInit returns CUDA_ERROR_UNKNOWN"
+    )
     layers_json = {c["layer"]: c for c in report.to_dict()["layers"]}
     assert layers_json["kernel driver"]["status"] == "OK"
-    assert (layers_json["user-space driver"]["status"], layers_json["user-space driver"]["rule"]) == ("FAIL", "cuinit-failed")
+    assert (layers_json["user-space driver"]["status"], layers_json["user-space driver"]["rule"]) == (
+        "FAIL",
+        "cuinit-failed",
+    )
     assert list(layers_json) == list(layers.LAYERS)
 
 
 def test_uvm_missing_is_below_the_cuinit_error_it_causes():
-    driver = {"modules": ["nvidia", "nvidia_modeset"], "libcuda": {"cu_init": "CUDA_ERROR_UNKNOWN", "device_count": None}}
+    driver = {
+        "modules": ["nvidia", "nvidia_modeset"],
+        "libcuda": {"cu_init": "CUDA_ERROR_UNKNOWN", "device_count": None},
+    }
     assert_every_row(report_for(driver=driver), "uvm-not-loaded", "modprobe nvidia_uvm", "nvidia_uvm")
 
 
 def test_a_container_without_the_compute_capability():
-    driver = {"context": {"kind": "container", "evidence": ["/.dockerenv"], "nvidia_visible_devices": "all",
-                          "nvidia_driver_capabilities": "utility"},
-              "libcuda": {"path": None, "load_error": "libcuda.so.1: cannot open shared object file: No such file "
-                          "or directory", "version": None, "cu_init": None, "device_count": None}}
-    assert_every_row(report_for(driver=driver), "container-without-compute", "NVIDIA_DRIVER_CAPABILITIES=compute",
-                     "NVIDIA_DRIVER_CAPABILITIES=utility")
+    driver = {
+        "context": {
+            "kind": "container",
+            "evidence": ["/.dockerenv"],
+            "nvidia_visible_devices": "all",
+            "nvidia_driver_capabilities": "utility",
+        },
+        "libcuda": {
+            "path": None,
+            "load_error": "libcuda.so.1: cannot open shared object file: No such file or directory",
+            "version": None,
+            "cu_init": None,
+            "device_count": None,
+        },
+    }
+    assert_every_row(
+        report_for(driver=driver),
+        "container-without-compute",
+        "NVIDIA_DRIVER_CAPABILITIES=compute",
+        "NVIDIA_DRIVER_CAPABILITIES=utility",
+    )
 
 
 def test_a_container_started_without_gpus():
-    driver = {"context": {"kind": "container", "evidence": ["/.dockerenv"]}, "device_nodes": [],
-              "libcuda": {"path": None, "load_error": "libcuda.so.1: cannot open shared object file", "cu_init": None}}
-    report = report_for(driver=driver, nvml={"driver_loaded": False, "gpus": [], "dev_nvidia": [],
-                                             "error": "NVMLError_LibraryNotFound: NVML Shared Library Not Found"})
-    assert_every_row(report, "device-nodes-missing", "--gpus all", "no /dev/nvidia* device nodes exist in this container")
+    driver = {
+        "context": {"kind": "container", "evidence": ["/.dockerenv"]},
+        "device_nodes": [],
+        "libcuda": {"path": None, "load_error": "libcuda.so.1: cannot open shared object file", "cu_init": None},
+    }
+    report = report_for(
+        driver=driver,
+        nvml={
+            "driver_loaded": False,
+            "gpus": [],
+            "dev_nvidia": [],
+            "error": "NVMLError_LibraryNotFound: NVML Shared Library Not Found",
+        },
+    )
+    assert_every_row(
+        report, "device-nodes-missing", "--gpus all", "no /dev/nvidia* device nodes exist in this container"
+    )
 
 
 def test_a_device_node_this_user_may_not_open():
@@ -127,10 +197,13 @@ def test_a_device_node_this_user_may_not_open():
 
 
 def test_wsl_with_a_linux_libcuda_instead_of_windows_one():
-    driver = {"context": {"kind": "wsl", "evidence": ["kernel 5.15.153.1-microsoft-standard-WSL2"]},
-              "kernel_module": {"loaded": False, "version": None, "version_line": None}, "modules": None,
-              "device_nodes": [{"path": "/dev/dxg", "openable": True, "error": None}],
-              "libcuda": {"cu_init": "CUDA_ERROR_NO_DEVICE", "device_count": None}}
+    driver = {
+        "context": {"kind": "wsl", "evidence": ["kernel 5.15.153.1-microsoft-standard-WSL2"]},
+        "kernel_module": {"loaded": False, "version": None, "version_line": None},
+        "modules": None,
+        "device_nodes": [{"path": "/dev/dxg", "openable": True, "error": None}],
+        "libcuda": {"cu_init": "CUDA_ERROR_NO_DEVICE", "device_count": None},
+    }
     assert_every_row(report_for(driver=driver), "wsl-libcuda", "/usr/lib/wsl/lib", "not Windows'")
 
 
@@ -146,8 +219,14 @@ def test_a_gpu_nvml_cannot_read_fails_the_gpu_row_not_the_frameworks_that_work()
 
 
 def test_a_failure_no_rule_explains_says_so_and_gives_checks_not_a_pin():
-    report = report_for(failing=False, jax={"default_backend": "cpu", "devices": [], "messages": [
-        "CUDA backend failed to initialize: INTERNAL: no supported devices found for platform CUDA."]})
+    report = report_for(
+        failing=False,
+        jax={
+            "default_backend": "cpu",
+            "devices": [],
+            "messages": ["CUDA backend failed to initialize: INTERNAL: no supported devices found for platform CUDA."],
+        },
+    )
     jax = report.verdict("jax")
     assert (jax.status, jax.rule) == (Status.FAIL, "unexplained")
     assert "no rule explains why: CUDA backend failed to initialize" in jax.reason
@@ -160,16 +239,24 @@ def test_a_failure_no_rule_explains_says_so_and_gives_checks_not_a_pin():
 NOISE = {
     "tensorflow": [
         "W0000 00:00:1712345678.123456   12345 py_utils.cc:38] TF-TRT Warning: Could not find TensorRT",
-        "E0000 00:00:1712345678.123456   12345 cuda_dnn.cc:8310] Unable to register cuDNN factory: Attempting to "
-        "register factory for plugin cuDNN when one has already been registered",
-        "W0000 00:00:1712345678.123456   12345 gpu_device.cc:2020] Could not identify NUMA node of platform GPU id 0, "
-        "defaulting to 0.  Your kernel may not have been built with NUMA support.",
+        (
+            "E0000 00:00:1712345678.123456   12345 cuda_dnn.cc:8310] Unable to register cuDNN factory: Attempting to "
+            "register factory for plugin cuDNN when one has already been registered"
+        ),
+        (
+            "W0000 00:00:1712345678.123456   12345 gpu_device.cc:2020] Could not identify NUMA node of platform GPU "
+            "id 0, "
+            "defaulting to 0.  Your kernel may not have been built with NUMA support."
+        ),
     ],
     "jax": [
-        "The NVIDIA driver's CUDA version is 12.2 which is older than the ptxas CUDA version (12.3.107). Because the "
-        "driver is older than the ptxas version, XLA is disabling parallel compilation, which may slow down "
-        "compilation. You should update your NVIDIA driver or use the NVIDIA-provided CUDA forward compatibility "
-        "packages.",
+        (
+            "The NVIDIA driver's CUDA version is 12.2 which is older than the ptxas CUDA version (12.3.107). "
+            "Because the "
+            "driver is older than the ptxas version, XLA is disabling parallel compilation, which may slow down "
+            "compilation. You should update your NVIDIA driver or use the NVIDIA-provided CUDA forward compatibility "
+            "packages."
+        ),
     ],
 }
 
@@ -178,7 +265,9 @@ def test_healthy_machines_with_noisy_logs_stay_ok_and_say_the_lines_are_harmless
     report = report_for(failing=False, tensorflow={"log_lines": NOISE["tensorflow"]}, jax={"messages": NOISE["jax"]})
     for component in ("gpu", *FRAMEWORK_ROWS):
         assert report.verdict(component).status == Status.OK, report.verdict(component)
-    assert "harmless log lines: TF-TRT Warning: Could not find TensorRT (+2 more)" in report.verdict("tensorflow").reason
+    assert (
+        "harmless log lines: TF-TRT Warning: Could not find TensorRT (+2 more)" in report.verdict("tensorflow").reason
+    )
     assert "harmless log lines: The NVIDIA driver's CUDA version is 12.2" in report.verdict("jax").reason
 
 
@@ -199,8 +288,9 @@ def test_every_template_key_is_a_value_some_test_or_the_subject_gives():
 
 
 def test_jax_and_jaxlib_at_different_versions_pin_one_version_for_all():
-    report = report_for(failing=False, jax={"jaxlib_version": "0.9.0", "default_backend": "cpu", "devices": [],
-                                            "messages": []})
+    report = report_for(
+        failing=False, jax={"jaxlib_version": "0.9.0", "default_backend": "cpu", "devices": [], "messages": []}
+    )
     jax = report.verdict("jax")
     assert (jax.status, jax.rule) == (Status.FAIL, "jax-jaxlib-skew")
     assert "jax 0.10.2, jaxlib 0.9.0" in jax.reason and "`jax[cuda12]==0.10.2`" in jax.fix
@@ -208,12 +298,31 @@ def test_jax_and_jaxlib_at_different_versions_pin_one_version_for_all():
 
 def test_libraries_on_disk_that_do_not_load_get_where_the_loader_looks_not_a_pin():
     pip = "/usr/local/lib/python3.12/site-packages/nvidia/cudnn/lib/libcudnn.so.9"
-    libraries = [{"name": "libcudnn.so.9", "needed_by": ["tensorflow", "torch"],
-                  "candidates": [{"path": "/opt/cudnn8/lib/libcudnn.so.9", "source": "LD_LIBRARY_PATH"},
-                                 {"path": pip, "source": "pip"}], "winner": "/opt/cudnn8/lib/libcudnn.so.9"}]
-    report = report_for(failing=False, driver={"libraries": libraries}, tensorflow={"gpus": [], "log_lines": [
-        "W0000 00:00:1700000000.000000   4242 gpu_device.cc:2344] Cannot dlopen some GPU libraries. Please make sure "
-        "the missing libraries mentioned above are installed properly if you would like to use GPU."]})
+    libraries = [
+        {
+            "name": "libcudnn.so.9",
+            "needed_by": ["tensorflow", "torch"],
+            "candidates": [
+                {"path": "/opt/cudnn8/lib/libcudnn.so.9", "source": "LD_LIBRARY_PATH"},
+                {"path": pip, "source": "pip"},
+            ],
+            "winner": "/opt/cudnn8/lib/libcudnn.so.9",
+        }
+    ]
+    report = report_for(
+        failing=False,
+        driver={"libraries": libraries},
+        tensorflow={
+            "gpus": [],
+            "log_lines": [
+                (
+                    "W0000 00:00:1700000000.000000   4242 gpu_device.cc:2344] Cannot dlopen some GPU libraries. "
+                    "Please make sure "
+                    "the missing libraries mentioned above are installed properly if you would like to use GPU."
+                )
+            ],
+        },
+    )
     tf = report.verdict("tensorflow")
     assert (tf.status, tf.rule) == (Status.FAIL, "cuda-libs-not-found"), tf
     assert "libcudnn.so.9 loads from /opt/cudnn8/lib/libcudnn.so.9" in tf.fix and "==" not in tf.fix

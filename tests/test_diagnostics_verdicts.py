@@ -66,7 +66,7 @@ def test_a_dead_probe_fails_its_framework_without_touching_the_others():
 
 def test_a_probe_that_dies_on_a_missing_library_gets_a_reinstall():
     data = load_recorded("a10g_all_ok")["payloads"]
-    runs = [ProbeRun(name, ProbeOutcome.OK, 0.0, 0, None, "", payload) for name, payload in data.items() if name != "torch"]
+    runs = [ProbeRun(n, ProbeOutcome.OK, 0.0, 0, None, "", payload) for n, payload in data.items() if n != "torch"]
     stderr = "ImportError: libcudnn.so.9: cannot open shared object file: No such file or directory"
     runs.append(ProbeRun("torch", ProbeOutcome.CRASHED, 2.0, 1, "exited with status 1", stderr))
     verdict = build_report(runs, created_at="x", duration_s=2.0, smoke=False).verdict("torch")

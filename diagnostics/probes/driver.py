@@ -39,7 +39,12 @@ _WATCHED = re.compile(r"^lib(cudart|cublas|cublasLt|cudnn|cufft|cusparse|cusolve
 _WHEEL_OF = {"cudart": "cuda-runtime", "cublasLt": "cublas", "nvJitLink": "nvjitlink"}
 """Library stem -> the word naming its wheel (nvidia-cuda-runtime-cu12); the others are named as the library."""
 _SYSTEM_DIRS = ("usr/lib/x86_64-linux-gnu", "usr/lib64", "usr/local/cuda/lib64", "usr/lib/wsl/lib", "usr/lib")
-_FRAMEWORK_DISTS = {"torch": "torch", "jax-cuda12-plugin": "jax", "jax-cuda13-plugin": "jax", "tensorflow": "tensorflow"}
+_FRAMEWORK_DISTS = {
+    "torch": "torch",
+    "jax-cuda12-plugin": "jax",
+    "jax-cuda13-plugin": "jax",
+    "tensorflow": "tensorflow",
+}
 
 
 def _read(path: Path) -> str | None:
@@ -144,7 +149,11 @@ def context(root: Path, environ: Mapping[str, str]) -> dict:
     else:
         marks = [f"/{m}" for m in (".dockerenv", "run/.containerenv") if (root / m).exists()]
         marks += [f"/proc/1/cgroup: {w}" for w in ("docker", "kubepods", "containerd", "libpod") if w in cgroup][:1]
-        marks += [f"NVIDIA_VISIBLE_DEVICES={environ['NVIDIA_VISIBLE_DEVICES']}"] if "NVIDIA_VISIBLE_DEVICES" in environ else []
+        marks += (
+            [f"NVIDIA_VISIBLE_DEVICES={environ['NVIDIA_VISIBLE_DEVICES']}"]
+            if "NVIDIA_VISIBLE_DEVICES" in environ
+            else []
+        )
         kind, evidence = ("container", marks) if marks else ("machine", [])
     return {
         "kind": kind,
@@ -206,7 +215,9 @@ def libraries(root: Path, environ: Mapping[str, str], pip_dirs: list[Path] | Non
     return result
 
 
-def probe(smoke: bool, *, root: Path = Path("/"), libcuda_name: str = LIBCUDA, environ: Mapping[str, str] | None = None) -> dict:
+def probe(
+    smoke: bool, *, root: Path = Path("/"), libcuda_name: str = LIBCUDA, environ: Mapping[str, str] | None = None
+) -> dict:
     environ = os.environ if environ is None else environ
     return {
         "kernel_module": kernel_module(root),

@@ -18,7 +18,9 @@ HARMLESS = re.compile(
     r"|older than the ptxas CUDA version|disabling parallel compilation|oneDNN custom operations are on"
 )
 """Lines healthy machines print (TensorRT absent, plugin re-registration, NUMA, JAX's ptxas notice): never evidence."""
-BROKEN_INSTALL = re.compile(r"cannot open shared object file|undefined symbol|No such file or directory|ImportError: .*\.so")
+BROKEN_INSTALL = re.compile(
+    r"cannot open shared object file|undefined symbol|No such file or directory|ImportError: .*\.so"
+)
 """What says an installation itself is broken (a file or symbol missing), the one case where reinstalling helps."""
 
 

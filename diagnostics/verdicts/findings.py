@@ -434,13 +434,15 @@ def import_failed(s: Subject) -> Found | None:
         )
     else:
         fix = "the pinned version is installed and its import fails: read the traceback below; " + (
-            "CUDA 12 and 13 wheels are mixed (see CUDA wheels)" if s.machine.mixed_wheels else "its last line names the cause"
+            "CUDA 12 and 13 wheels are mixed (see CUDA wheels)"
+            if s.machine.mixed_wheels
+            else "its last line names the cause"
         )
     return Found((last,), {"last": last, "import_fix": fix})
 
 
 def installed_release(s: Subject) -> str | None:
-    """The installed version without a CUDA local label: "2.10.0+cu128" -> "2.10.0"; "+cpu" is kept, it is another build."""
+    """The installed version without its CUDA label: "2.10.0+cu128" -> "2.10.0"; "+cpu" stays, it is another build."""
     version = getattr(s.info, "version", None)
     return re.sub(r"\+cu\d+$", "", version) if version else None
 
@@ -470,7 +472,11 @@ JAX_SKEW_SAYS = (
 
 def _framework_wheels(s: Subject) -> list[str]:
     """nvidia-* wheels installed for this framework (required by it or by its CUDA plugin)."""
-    owners = {"torch": ("torch",), "jax": ("jax-cuda12-plugin", "jax-cuda13-plugin", "jax-cuda12-pjrt"), "tensorflow": ("tensorflow",)}
+    owners = {
+        "torch": ("torch",),
+        "jax": ("jax-cuda12-plugin", "jax-cuda13-plugin", "jax-cuda12-pjrt"),
+        "tensorflow": ("tensorflow",),
+    }
     wheels = s.machine.wheels
     return [w.name for w in (wheels.nvidia if wheels else []) if set(w.required_by) & set(owners.get(s.component, ()))]
 
@@ -502,8 +508,8 @@ def cuda_libs_not_found(s: Subject) -> Found | None:
     fix = (
         f"the pip copies lose: {'; '.join(shadowed)}: remove those directories from LD_LIBRARY_PATH / ld.so.conf"
         if shadowed
-        else "check that the wheels' files exist (`pip show -f nvidia-cudnn-cu12`, `ls site-packages/nvidia/*/lib`) and "
-        "that nothing (LD_LIBRARY_PATH, conda's lib, a Dockerfile ENV) points the loader elsewhere; a file listed but "
+        else "check that the wheels' files exist (`pip show -f nvidia-cudnn-cu12`, `ls site-packages/nvidia/*/lib`) "
+        "and that nothing (LD_LIBRARY_PATH, conda's lib, a Dockerfile ENV) points the loader elsewhere; a file listed but "
         "missing means a broken install: `pip install --force-reinstall --no-cache-dir` that wheel"
     )
     shown = ", ".join(wheels[:3]) + ("…" if len(wheels) > 3 else "")

@@ -125,6 +125,8 @@ def judge_all(runs: Mapping[str, ProbeRun], facts: Mapping[str, object]) -> list
     return [judge(subject_of(c, machine, runs, facts)) for c in COMPONENTS]
 
 
-def judge_layers(runs: Mapping[str, ProbeRun], facts: Mapping[str, object], verdicts: list[Verdict]) -> list[LayerCheck]:
+def judge_layers(
+    runs: Mapping[str, ProbeRun], facts: Mapping[str, object], verdicts: list[Verdict]
+) -> list[LayerCheck]:
     """Every layer, bottom up, with what the probes found there and the rule that found its fault."""
     return layer_checks(machine_of(runs, facts), verdicts)

@@ -33,7 +33,9 @@ LAYERS = (
 _ESSENTIAL_NODE = re.compile(r"^/dev/(nvidiactl|nvidia\d+|nvidia-uvm|dxg)$")
 """Nodes CUDA opens; /dev/nvidia-uvm-tools and /dev/nvidia-caps/* are often root-only on purpose."""
 _DENIED = ("Permission denied", "Operation not permitted")
-_FRAMEWORK_LINE = r"cuInit|CUDA_ERROR_\w+|CUDA driver|NVIDIA driver|no CUDA-capable device|CUDA error|CUDA unknown error"
+_FRAMEWORK_LINE = (
+    r"cuInit|CUDA_ERROR_\w+|CUDA driver|NVIDIA driver|no CUDA-capable device|CUDA error|CUDA unknown error"
+)
 
 # What each fault's fix is in each context, bottom-up. "{...}" are filled from what the test found.
 _SPACE_RESTART = (
@@ -138,9 +140,9 @@ _CHECKLISTS = {
     "4) `dmesg | grep -i nvrm` for driver errors",
 }
 CHECKS = {
-    "torch": "`python -c \"import torch; torch.cuda.init()\"`",
+    "torch": '`python -c "import torch; torch.cuda.init()"`',
     "jax": "`python -c \"import jax; print(jax.devices('cuda'))\"`",
-    "tensorflow": "`TF_CPP_MIN_LOG_LEVEL=0 python -c \"import tensorflow as tf; "
+    "tensorflow": '`TF_CPP_MIN_LOG_LEVEL=0 python -c "import tensorflow as tf; '
     "print(tf.config.list_physical_devices('GPU'))\"`",
 }
 
@@ -257,7 +259,10 @@ def uvm_not_loaded(s: Subject) -> Found | None:
     by_nodes = "/dev/nvidiactl" in paths and "/dev/nvidia-uvm" not in paths
     if not (by_modules or by_nodes):
         return None
-    lines = [f"/proc/modules: {', '.join(driver.modules)}" if by_modules else "", "/dev/nvidia-uvm: absent" if by_nodes else ""]
+    lines = [
+        f"/proc/modules: {', '.join(driver.modules)}" if by_modules else "",
+        "/dev/nvidia-uvm: absent" if by_nodes else "",
+    ]
     lines.append(_libcuda_line(machine))
     cause = "the nvidia_uvm kernel module is not loaded (CUDA needs it; it often drops after suspend/resume)"
     return _layer(s, cause, [x for x in lines if x], fix_for("uvm-not-loaded", machine))
@@ -270,15 +275,15 @@ def device_nodes_missing(s: Subject) -> Found | None:
     expected = [f for f in _gpu_expected(machine) if not f.startswith("device nodes")]
     if not expected:
         return None
-    cause = "no /dev/nvidia* device nodes exist" + (
-        " in this container" if machine.context == "container" else ""
-    )
+    cause = "no /dev/nvidia* device nodes exist" + (" in this container" if machine.context == "container" else "")
     return _layer(s, cause, ["/dev/nvidia*: none", *expected], fix_for("device-nodes-missing", machine))
 
 
 def _denied(nodes: list[DeviceNode] | None) -> list[DeviceNode]:
     return [
-        n for n in nodes or () if not n.openable and _ESSENTIAL_NODE.match(n.path) and any(d in (n.error or "") for d in _DENIED)
+        n
+        for n in nodes or ()
+        if not n.openable and _ESSENTIAL_NODE.match(n.path) and any(d in (n.error or "") for d in _DENIED)
     ]
 
 
@@ -325,7 +330,8 @@ def wsl_libcuda(s: Subject) -> Found | None:
     cause = (
         f"under WSL the libcuda loaded is {lib.path}, not Windows' /usr/lib/wsl/lib one"
         if foreign
-        else "under WSL, libcuda from /usr/lib/wsl/lib " + ("is not found" if lib.path is None else f"fails: cuInit {lib.cu_init}")
+        else "under WSL, libcuda from /usr/lib/wsl/lib "
+        + ("is not found" if lib.path is None else f"fails: cuInit {lib.cu_init}")
     )
     return _layer(s, cause, [_libcuda_line(machine)], fix_for("wsl-libcuda", machine))
 
@@ -340,7 +346,9 @@ def libcuda_not_found(s: Subject) -> Found | None:
         return None
     kernel = driver.kernel_module.version if driver.kernel_module and driver.kernel_module.version else "?"
     cause = f"the user-space driver libcuda.so.1 cannot be loaded ({lib.load_error})"
-    return _layer(s, cause, [_libcuda_line(machine), *expected], fix_for("libcuda-not-found", machine).format(kernel=kernel))
+    return _layer(
+        s, cause, [_libcuda_line(machine), *expected], fix_for("libcuda-not-found", machine).format(kernel=kernel)
+    )
 
 
 def lost_gpu(s: Subject) -> Found | None:
@@ -391,7 +399,9 @@ def layer_facts(machine: Machine) -> dict[str, str | None]:
         if driver.modules is not None:
             parts.append("modules: " + (", ".join(driver.modules) or "none"))
         if driver.device_nodes is not None:
-            nodes = [f"{n.path}{'' if n.openable else ' (' + (n.error or 'not openable') + ')'}" for n in driver.device_nodes]
+            nodes = [
+                f"{n.path}{'' if n.openable else ' (' + (n.error or 'not openable') + ')'}" for n in driver.device_nodes
+            ]
             parts.append("nodes: " + (", ".join(nodes) or "none"))
         kernel = "; ".join(parts)
     nvml_line = None
@@ -403,17 +413,23 @@ def layer_facts(machine: Machine) -> dict[str, str | None]:
             nvml_line = nvml.error or "nvidia-ml-py not installed"
     where = machine.context
     if ctx:
-        shown = [*ctx.evidence, *(f"{k}={v}" for k, v in (("NVIDIA_DRIVER_CAPABILITIES", ctx.nvidia_driver_capabilities),) if v)]
+        shown = [
+            *ctx.evidence,
+            *(f"{k}={v}" for k, v in (("NVIDIA_DRIVER_CAPABILITIES", ctx.nvidia_driver_capabilities),) if v),
+        ]
         where = f"{ctx.kind}" + (f" ({', '.join(shown)})" if shown else "")
     elif machine.on_spaces:
         where = f"space ({machine.hardware})"
     libraries = None
     if driver.libraries is not None:
-        libraries = "; ".join(
-            f"{lib_.name} ← {next((c.source for c in lib_.candidates if c.path == lib_.winner), '?')}"
-            + (f" (of {len(lib_.candidates)})" if len(lib_.candidates) > 1 else "")
-            for lib_ in driver.libraries
-        ) or "no CUDA libraries found"
+        libraries = (
+            "; ".join(
+                f"{lib_.name} ← {next((c.source for c in lib_.candidates if c.path == lib_.winner), '?')}"
+                + (f" (of {len(lib_.candidates)})" if len(lib_.candidates) > 1 else "")
+                for lib_ in driver.libraries
+            )
+            or "no CUDA libraries found"
+        )
     return {
         "kernel driver": kernel,
         "user-space driver": _libcuda_line(machine) or None,
@@ -442,15 +458,25 @@ def layer_checks(machine: Machine, verdicts: list) -> list[LayerCheck]:
             text = "; ".join(f"{v.component}: {v.rule}" for v in faults)
             checks.append(LayerCheck(layer, Status.worst(v.status for v in faults), text, faults[0].rule))
         else:
-            installed = [v.component for v in frameworks if isinstance(machine.frameworks.get(v.component), FrameworkInfo)]
-            checks.append(LayerCheck(layer, Status.OK if installed else None, "no fault found" if installed else "not probed"))
+            installed = [
+                v.component for v in frameworks if isinstance(machine.frameworks.get(v.component), FrameworkInfo)
+            ]
+            checks.append(
+                LayerCheck(layer, Status.OK if installed else None, "no fault found" if installed else "not probed")
+            )
     return checks
 
 
 LAYER_OF = {
     **dict.fromkeys(
-        ("kernel-module-not-loaded", "driver-module-mismatch", "uvm-not-loaded", "device-nodes-missing",
-         "device-node-permission", "host-not-ready"),
+        (
+            "kernel-module-not-loaded",
+            "driver-module-mismatch",
+            "uvm-not-loaded",
+            "device-nodes-missing",
+            "device-node-permission",
+            "host-not-ready",
+        ),
         "kernel driver",
     ),
     **dict.fromkeys(
@@ -459,15 +485,37 @@ LAYER_OF = {
     ),
     **dict.fromkeys(("gpu-hardware-fault", "nvml-failed", "driver-absent", "nvml-missing"), "NVML"),
     **dict.fromkeys(
-        ("cuda-visible-devices-empty", "cuda-visible-devices-past-gpus", "mig-without-uuid", "gpu-mig-without-uuid",
-         "mig-instances", "zero-gpu-pytorch-only"),
+        (
+            "cuda-visible-devices-empty",
+            "cuda-visible-devices-past-gpus",
+            "mig-without-uuid",
+            "gpu-mig-without-uuid",
+            "mig-instances",
+            "zero-gpu-pytorch-only",
+        ),
         "where it runs",
     ),
-    **dict.fromkeys(("ld-library-path", "cuda-libs-not-found", "cudnn-mismatch", "tf-cannot-dlopen", "broken-by-mixed-wheels"), "library resolution"),
     **dict.fromkeys(
-        ("driver-too-old", "driver-too-old-for-build", "wheels-driver-too-old", "arch-unsupported", "ptx-jit",
-         "cpu-build", "jax-jaxlib-skew", "import-failed", "mixed-wheels", "works-with-mixed-wheels",
-         "driver-minor-version", "not-installed", "probe-died", "probe-missing"),
+        ("ld-library-path", "cuda-libs-not-found", "cudnn-mismatch", "tf-cannot-dlopen", "broken-by-mixed-wheels"),
+        "library resolution",
+    ),
+    **dict.fromkeys(
+        (
+            "driver-too-old",
+            "driver-too-old-for-build",
+            "wheels-driver-too-old",
+            "arch-unsupported",
+            "ptx-jit",
+            "cpu-build",
+            "jax-jaxlib-skew",
+            "import-failed",
+            "mixed-wheels",
+            "works-with-mixed-wheels",
+            "driver-minor-version",
+            "not-installed",
+            "probe-died",
+            "probe-missing",
+        ),
         "framework build",
     ),
     **dict.fromkeys(("out-of-memory", "memory-held", "smoke-failed", "unexplained"), "framework runtime"),

@@ -95,7 +95,7 @@ class LayerCheck:
     status: Status | None
     """Status.FAIL where this layer fails; None where no probe told us anything about it."""
     finding: str
-    """Its facts in a line, e.g. "libcuda 535.129.03 from /usr/lib/x86_64-linux-gnu/libcuda.so.1: cuInit CUDA_SUCCESS"."""
+    """Its facts in a line, e.g. "libcuda 535.129.03 from /usr/lib/…/libcuda.so.1: cuInit CUDA_SUCCESS"."""
     rule: str | None = None
     """The rule that found its fault, e.g. "cuinit-failed"; None when it is fine or not known."""
 

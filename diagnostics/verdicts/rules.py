@@ -192,7 +192,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "unexplained", F, "the framework's own lines and every lower layer's facts, when no rule above explains them",
-        Status.FAIL, "GPU present but {title} does not use it, and no rule explains why: {quote}; lower layers: {layers}",
+        Status.FAIL,
+        "GPU present but {title} does not use it, and no rule explains why: {quote}; lower layers: {layers}",
         "{checklist}", layers.unexplained, situation="unexplained",
     ),
     Rule(
