@@ -66,10 +66,13 @@ def _without_gpu(payloads: dict) -> None:
 
 
 def report_for(machine: str = "local", driver: dict | None = None, *, failing: bool = True, **patches: dict) -> Report:
+    """`machine` from the real corpus, every framework failing unless told, the driver probe's facts (healthy
+    ones patched by `driver`; none when None: an older report without that probe), then `patches` per probe."""
     payloads = copy.deepcopy(MACHINES[machine])
     if failing:
         _without_gpu(payloads)
-    payloads["driver"] = _merge(copy.deepcopy(HEALTHY_DRIVER), driver or {})
+    if driver is not None:
+        payloads["driver"] = _merge(copy.deepcopy(HEALTHY_DRIVER), driver)
     for name, patch in patches.items():
         payloads[name] = _merge(payloads[name], patch)
     return report_from_payloads(payloads)
@@ -209,7 +212,7 @@ def test_wsl_with_a_linux_libcuda_instead_of_windows_one():
 
 def test_a_gpu_nvml_cannot_read_fails_the_gpu_row_not_the_frameworks_that_work():
     gpus = copy.deepcopy(MACHINES["local"]["nvml"]["gpus"]) + [{"index": 1, "handle_error": "Unknown Error"}]
-    report = report_for(failing=False, nvml={"gpus": gpus, "device_count": 2})
+    report = report_for(driver={}, failing=False, nvml={"gpus": gpus, "device_count": 2})
     gpu = report.verdict("gpu")
     assert (gpu.status, gpu.rule) == (Status.FAIL, "gpu-hardware-fault")
     assert "NVML cannot read GPU 1: Unknown Error (1 other GPU(s) read fine)" in gpu.reason
@@ -220,6 +223,7 @@ def test_a_gpu_nvml_cannot_read_fails_the_gpu_row_not_the_frameworks_that_work()
 
 def test_a_failure_no_rule_explains_says_so_and_gives_checks_not_a_pin():
     report = report_for(
+        driver={},
         failing=False,
         jax={
             "default_backend": "cpu",
@@ -262,7 +266,9 @@ NOISE = {
 
 
 def test_healthy_machines_with_noisy_logs_stay_ok_and_say_the_lines_are_harmless():
-    report = report_for(failing=False, tensorflow={"log_lines": NOISE["tensorflow"]}, jax={"messages": NOISE["jax"]})
+    report = report_for(
+        driver={}, failing=False, tensorflow={"log_lines": NOISE["tensorflow"]}, jax={"messages": NOISE["jax"]}
+    )
     for component in ("gpu", *FRAMEWORK_ROWS):
         assert report.verdict(component).status == Status.OK, report.verdict(component)
     assert (
@@ -328,3 +334,18 @@ def test_libraries_on_disk_that_do_not_load_get_where_the_loader_looks_not_a_pin
     assert "libcudnn.so.9 loads from /opt/cudnn8/lib/libcudnn.so.9" in tf.fix and "==" not in tf.fix
     layer = {c.layer: c for c in report.layers}["library resolution"]
     assert (layer.status, layer.rule) == (Status.FAIL, "cuda-libs-not-found")
+
+
+def test_without_the_driver_probe_nvml_driver_not_loaded_still_names_the_kernel_module():
+    """Reports from before the driver probe (or a fixture without it): NVML's own error is enough."""
+    report = report_for(
+        nvml={"driver_loaded": False, "gpus": [], "error": "NVMLError_DriverNotLoaded: Driver Not Loaded"}
+    )
+    assert_every_row(report, "kernel-module-not-loaded", "sudo modprobe nvidia", "(NVML: Driver Not Loaded)")
+
+
+def test_without_the_driver_probe_cuda_unknown_error_while_nvml_reads_the_gpu():
+    report = report_for()
+    assert_every_row(
+        report, "cuinit-failed", "sudo rmmod nvidia_uvm", "CUDA_ERROR_UNKNOWN (error 999) while NVML reads"
+    )

@@ -10,13 +10,15 @@ taken for fine or for failing.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 
 from diagnostics.facts import DeviceNode, DriverInfo, FrameworkInfo
 from diagnostics.registry import FRAMEWORKS
 from diagnostics.verdicts import findings
-from diagnostics.verdicts.evidence import framework_failing, quote_line, search_texts
-from diagnostics.verdicts.machine import Machine, Subject
+from diagnostics.verdicts.evidence import HARMLESS, framework_failing, quote_line, search_texts
+from diagnostics.verdicts.machine import Machine, Subject, texts_of
 from diagnostics.verdicts.model import Found, LayerCheck, Status
 
 LAYERS = (
@@ -216,15 +218,19 @@ def _libcuda_line(machine: Machine) -> str:
 def kernel_module_not_loaded(s: Subject) -> Found | None:
     driver, machine = _driver(s.machine), s.machine
     module = driver.kernel_module
-    if not _applies(s) or module is None or module.loaded or machine.context == "wsl":
+    # NVML answers "Driver Not Loaded" only where its library is installed and the kernel driver is not running.
+    nvml_says = bool(machine.nvml and re.search(r"Driver Not Loaded|DriverNotLoaded", machine.nvml.error or ""))
+    if not _applies(s) or (module is None and not nvml_says) or (module and module.loaded) or machine.context == "wsl":
         return None
     expected = [f for f in _gpu_expected(machine) if not f.startswith("kernel module")]
     if not expected:
         return None
     release = driver.context.kernel_release if driver.context else None
-    cause = "the NVIDIA kernel module is not loaded (no /proc/driver/nvidia/version)"
+    absent = "no /proc/driver/nvidia/version" if module else "NVML: Driver Not Loaded"
+    cause = f"the NVIDIA kernel module is not loaded ({absent})"
     fix = fix_for("kernel-module-not-loaded", machine).format(kernel_release=release or "uname -r")
-    return _layer(s, cause, ["/proc/driver/nvidia/version: absent", *expected], fix)
+    lines = ["/proc/driver/nvidia/version: absent" if module else "", *expected]
+    return _layer(s, cause, [line for line in lines if line], fix)
 
 
 _NVML_MISMATCH = r"Driver/library version mismatch|RM_VERSION_MISMATCH|LibRmVersionMismatch"
@@ -365,10 +371,26 @@ def lost_gpu(s: Subject) -> Found | None:
     return Found((quote,), {"quote": quote, "host_fix": fix})
 
 
+_CU_UNKNOWN_SAYS = r"CUDA_ERROR_UNKNOWN|Error 999: unknown error|CUDA unknown error|UNKNOWN ERROR \(999\)"
+
+
+def _cuinit_said(s: Subject) -> Found | None:
+    """Without the driver probe's cuInit: a framework saying CUDA_ERROR_UNKNOWN while NVML reads the GPU."""
+    hit = search_texts(s, _CU_UNKNOWN_SAYS)
+    if not hit or not s.machine.gpus or not _applies(s):
+        return None
+    gpu = s.machine.gpus[0].name
+    cause = f"the CUDA driver fails to initialise with CUDA_ERROR_UNKNOWN (error 999) while NVML reads the {gpu}"
+    fix = fix_for("CUDA_ERROR_UNKNOWN", s.machine, _CUINIT_FIXES)
+    return Found((hit[0],), {"cause": cause, "layer_fix": fix, "cu_init": "CUDA_ERROR_UNKNOWN"})
+
+
 def cuinit_failed(s: Subject) -> Found | None:
     driver, machine = _driver(s.machine), s.machine
     lib = driver.libcuda
-    if not _applies(s) or lib is None or lib.path is None or lib.cu_init in (None, "CUDA_SUCCESS"):
+    if lib is None or lib.cu_init is None:
+        return machine_wide(_cuinit_said)(s)
+    if not _applies(s) or lib.path is None or lib.cu_init == "CUDA_SUCCESS":
         return None
     if lib.cu_init == "CUDA_ERROR_NO_DEVICE" and machine.cuda_visible_devices is not None:
         return None  # CUDA_VISIBLE_DEVICES hides the GPUs: the environment rules name it
@@ -526,12 +548,27 @@ LAYER_OF = {
 # --- Rules that read a lower layer's facts and the frameworks' words alike ------------------------------------------
 
 
+def machine_wide(test: Callable[[Subject], Found | None]) -> Callable[[Subject], Found | None]:
+    """A lower layer's fault seen in any framework's words explains every failing framework, also one that
+    says nothing about it (JAX falls back to the CPU silently): rows never contradict."""
+
+    def widened(s: Subject) -> Found | None:
+        found = test(s)
+        if found or s.component not in FRAMEWORKS or not _applies(s):
+            return found
+        texts = tuple(t for info in s.machine.frameworks.values() for t in texts_of(info) if not HARMLESS.search(t))
+        return test(dataclasses.replace(s, texts=texts))
+
+    widened.__name__ = test.__name__
+    return widened
+
+
 def driver_module_mismatch(s: Subject) -> Found | None:
     """From the facts (module vs libcuda, NVML's mismatch error), else from the framework's own line."""
     found = module_mismatch_facts(s)
     if found:
         return found
-    said = findings.module_mismatch(s)
+    said = machine_wide(findings.module_mismatch)(s)
     if not said:
         return None
     values = said.values
@@ -543,7 +580,7 @@ def driver_module_mismatch(s: Subject) -> Found | None:
 
 
 def host_not_ready(s: Subject) -> Found | None:
-    said = findings.host_not_ready(s)
+    said = machine_wide(findings.host_not_ready)(s)
     lib = _driver(s.machine).libcuda
     if said or lib is None or lib.cu_init != "CUDA_ERROR_SYSTEM_NOT_READY" or not _applies(s):
         return said
@@ -552,7 +589,10 @@ def host_not_ready(s: Subject) -> Found | None:
 
 
 def hardware_fault(s: Subject) -> Found | None:
-    return findings.hardware_fault(s) or lost_gpu(s)
+    return machine_wide(findings.hardware_fault)(s) or lost_gpu(s)
+
+
+cuda_not_initialized = machine_wide(findings.cuda_not_initialized)
 
 
 def unexplained(s: Subject) -> Found | None:

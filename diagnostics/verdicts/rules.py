@@ -70,7 +70,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "cuda-not-initialized", F_GPU, "framework lines: CUDA_ERROR_NOT_INITIALIZED while NVML lists the GPU; /dev/nvidia-uvm",
         Status.FAIL, "NVML sees the {gpu} but CUDA cannot initialise it{uvm}: {quote}", "{host_fix}",
-        f.cuda_not_initialized, situation="user-space driver",
+        layers.cuda_not_initialized, situation="user-space driver",
     ),
     Rule(
         "probe-died", ALL, "the probe process: exit status, timeout, stderr tail", Status.FAIL,
