@@ -146,7 +146,11 @@ def test_uvm_missing_is_below_the_cuinit_error_it_causes():
         "modules": ["nvidia", "nvidia_modeset"],
         "libcuda": {"cu_init": "CUDA_ERROR_UNKNOWN", "device_count": None},
     }
-    assert_every_row(report_for(driver=driver), "uvm-not-loaded", "modprobe nvidia_uvm", "nvidia_uvm")
+    report = report_for(driver=driver)
+    assert_every_row(report, "uvm-not-loaded", "modprobe nvidia_uvm", "nvidia_uvm")
+    kernel, user_space = report.layers[:2]
+    assert (kernel.status, kernel.rule) == (Status.FAIL, "uvm-not-loaded")
+    assert user_space.status == Status.FAIL and user_space.finding.endswith("(follows from the kernel driver layer)")
 
 
 def test_a_container_without_the_compute_capability():

@@ -461,16 +461,38 @@ def layer_facts(machine: Machine) -> dict[str, str | None]:
     }
 
 
+def _broken_layers(machine: Machine) -> set[str]:
+    """Lower layers whose own facts show a failure, whether or not a rule names it as the cause."""
+    driver = _driver(machine)
+    module, lib, nvml = driver.kernel_module, driver.libcuda, machine.nvml
+    broken = set()
+    uvm_missing = driver.modules is not None and "nvidia" in driver.modules and "nvidia_uvm" not in driver.modules
+    if (module and not module.loaded and machine.context != "wsl") or uvm_missing or _denied(driver.device_nodes):
+        broken.add("kernel driver")
+    if lib and (lib.path is None or lib.cu_init not in (None, "CUDA_SUCCESS")):
+        broken.add("user-space driver")
+    if (nvml and nvml.nvml_installed and not nvml.driver_loaded) or machine.lost_gpus:
+        broken.add("NVML")
+    return broken
+
+
 def layer_checks(machine: Machine, verdicts: list) -> list[LayerCheck]:
     """Every layer bottom up with its status: the lower ones from the rule that fired for the GPU row (and the
     frameworks), the framework ones from the framework rows. None status: not known."""
-    facts = layer_facts(machine)
+    facts, broken = layer_facts(machine), _broken_layers(machine)
     by_rule = {v.rule: v for v in verdicts if v.status != Status.OK}
-    checks = []
+    gpu_here = machine.gpu_present or bool(_gpu_expected(machine))
+    checks: list[LayerCheck] = []
     for layer in LAYERS[:5]:
         fault = next((v for name, v in by_rule.items() if LAYER_OF.get(name) == layer), None)
+        below = next((c.layer for c in checks if c.status == Status.FAIL), None)
         if fault:
             checks.append(LayerCheck(layer, fault.status, facts[layer] or fault.reason, fault.rule))
+        elif layer in broken and gpu_here:
+            follows = f" (follows from the {below} layer)" if below else ""
+            checks.append(LayerCheck(layer, Status.FAIL, f"{facts[layer]}{follows}"))
+        elif layer in broken:
+            checks.append(LayerCheck(layer, None, f"{facts[layer]} (no GPU here)"))
         else:
             checks.append(LayerCheck(layer, Status.OK if facts[layer] else None, facts[layer] or "not probed"))
     frameworks = [v for v in verdicts if v.component in FRAMEWORKS]
