@@ -353,3 +353,15 @@ def test_without_the_driver_probe_cuda_unknown_error_while_nvml_reads_the_gpu():
     assert_every_row(
         report, "cuinit-failed", "sudo rmmod nvidia_uvm", "CUDA_ERROR_UNKNOWN (error 999) while NVML reads"
     )
+
+
+def test_zero_gpu_has_no_gpu_outside_its_calls_by_design_not_a_lower_fault():
+    driver = {
+        "device_nodes": [],
+        "libcuda": {"cu_init": "CUDA_ERROR_NO_DEVICE", "device_count": None},
+        "context": {"kind": "space", "evidence": ["SYSTEM=spaces"], "nvidia_visible_devices": "all"},
+    }
+    report = report_for("zerogpu", driver=driver, failing=False)
+    assert (report.verdict("gpu").status, report.verdict("gpu").rule) == (Status.OK, "gpu-zero-gpu")
+    assert (report.verdict("torch").status, report.verdict("torch").rule) == (Status.OK, "zero-gpu")
+    assert all(check.status != Status.FAIL for check in report.layers), report.layers

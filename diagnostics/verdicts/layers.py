@@ -164,7 +164,10 @@ def _driver(machine: Machine) -> DriverInfo:
 
 
 def _applies(s: Subject) -> bool:
-    """A lower fault decides the GPU row, and a framework row only where that framework fails."""
+    """A lower fault decides the GPU row, and a framework row only where that framework fails. On ZeroGPU the
+    probes run outside @spaces.GPU calls, where no GPU is attached by design: nothing below is a fault."""
+    if s.machine.zero_gpu:
+        return False
     if s.component == "gpu":
         return True
     return s.component in FRAMEWORKS and (s.info is None or framework_failing(s))
@@ -185,7 +188,8 @@ def _gpu_expected(machine: Machine) -> list[str]:
     if machine.on_spaces and machine.hardware not in {"cpu-basic", "cpu-upgrade", "CPU hardware"}:
         facts.append(f"ACCELERATOR={machine.hardware}")
     ctx = driver.context
-    if ctx and ctx.nvidia_visible_devices not in (None, "", "void", "none"):
+    # On a Space the hardware flavor says whether a GPU belongs here; the runtime's variables do not.
+    if ctx and not machine.on_spaces and ctx.nvidia_visible_devices not in (None, "", "void", "none"):
         facts.append(f"NVIDIA_VISIBLE_DEVICES={ctx.nvidia_visible_devices}")
     if machine.nvml and re.search(r"Driver Not Loaded|DriverNotLoaded", machine.nvml.error or ""):
         facts.append(f"NVML: {machine.nvml.error}")
@@ -481,7 +485,7 @@ def layer_checks(machine: Machine, verdicts: list) -> list[LayerCheck]:
     frameworks), the framework ones from the framework rows. None status: not known."""
     facts, broken = layer_facts(machine), _broken_layers(machine)
     by_rule = {v.rule: v for v in verdicts if v.status != Status.OK}
-    gpu_here = machine.gpu_present or bool(_gpu_expected(machine))
+    gpu_here = not machine.zero_gpu and (machine.gpu_present or bool(_gpu_expected(machine)))
     checks: list[LayerCheck] = []
     for layer in LAYERS[:5]:
         fault = next((v for name, v in by_rule.items() if LAYER_OF.get(name) == layer), None)
