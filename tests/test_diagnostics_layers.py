@@ -365,3 +365,28 @@ def test_zero_gpu_has_no_gpu_outside_its_calls_by_design_not_a_lower_fault():
     assert (report.verdict("gpu").status, report.verdict("gpu").rule) == (Status.OK, "gpu-zero-gpu")
     assert (report.verdict("torch").status, report.verdict("torch").rule) == (Status.OK, "zero-gpu")
     assert all(check.status != Status.FAIL for check in report.layers), report.layers
+
+
+def test_kernel_module_and_libcuda_of_different_versions():
+    """After an upgrade without reboot cuInit fails: reboot. A forward-compat libcuda that works is no fault."""
+    upgraded = {"libcuda": {"version": "550.54.15", "cu_init": "CUDA_ERROR_UNKNOWN", "device_count": None}}
+    report = report_for(
+        driver=upgraded,
+        nvml={
+            "driver_loaded": False,
+            "gpus": [],
+            "error": "NVMLError_LibRmVersionMismatch: RM has detected an NVML/RM version mismatch.",
+        },
+    )
+    assert_every_row(report, "driver-module-mismatch", "reboot", "kernel module (535.129.03) does not match")
+    compat = {"libcuda": {"path": "/usr/local/cuda/compat/libcuda.so.1", "version": "550.54.15"}}
+    assert report_for(driver=compat, failing=False).verdict("gpu").status == Status.OK
+    broken = {
+        "libcuda": {
+            "path": "/usr/local/cuda/compat/libcuda.so.1",
+            "version": "550.54.15",
+            "cu_init": "CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE",
+            "device_count": None,
+        }
+    }
+    assert_every_row(report_for(driver=broken), "cuinit-failed", "remove cuda-compat", "COMPAT_NOT_SUPPORTED_ON_DEVICE")

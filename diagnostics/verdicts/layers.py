@@ -117,6 +117,10 @@ _CUINIT_FIXES = {
         "remove cuda-compat (/usr/local/cuda/compat) from LD_LIBRARY_PATH and ld.so.conf so the driver's own "
         "libcuda loads, or update the host driver",
     },
+    "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH": {
+        "default": "the CUDA forward-compatibility libcuda ({path}) does not work with this kernel module: remove "
+        "cuda-compat from LD_LIBRARY_PATH and ld.so.conf so the driver's own libcuda loads, or update the host driver",
+    },
     "CUDA_ERROR_STUB_LIBRARY": {
         "default": "the libcuda loaded is the CUDA toolkit's stub ({path}): remove its `stubs` directory from "
         "LD_LIBRARY_PATH",
@@ -247,8 +251,12 @@ def module_mismatch_facts(s: Subject) -> Found | None:
     module, lib = driver.kernel_module, driver.libcuda
     kernel, dso = (module.version if module else None), (lib.version if lib else None)
     nvml_error = machine.nvml.error if machine.nvml and re.search(_NVML_MISMATCH, machine.nvml.error or "") else None
+    if lib is not None and "/compat/" in (lib.path or ""):
+        return None  # a forward-compat libcuda is meant to differ from the module; cuInit says whether it works
     cu_mismatch = lib is not None and lib.cu_init == "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH"
-    if not ((kernel and dso and kernel != dso) or nvml_error or cu_mismatch):
+    # Versions that differ while cuInit succeeds are no fault (a newer libcuda can serve an older module).
+    differ = kernel and dso and kernel != dso and lib is not None and lib.cu_init not in (None, "CUDA_SUCCESS")
+    if not (differ or nvml_error or cu_mismatch):
         return None
     lines = [f"kernel module {kernel or '?'}: {module.version_line}" if module and module.version_line else ""]
     lines += [_libcuda_line(machine), f"NVML: {nvml_error}" if nvml_error else ""]
