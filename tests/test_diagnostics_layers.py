@@ -390,3 +390,31 @@ def test_kernel_module_and_libcuda_of_different_versions():
         }
     }
     assert_every_row(report_for(driver=broken), "cuinit-failed", "remove cuda-compat", "COMPAT_NOT_SUPPORTED_ON_DEVICE")
+
+
+def test_without_the_driver_probe_nvml_version_mismatch_or_nvml_unknown_error():
+    mismatch = {
+        "driver_loaded": False,
+        "gpus": [],
+        "error": "NVMLError_LibRmVersionMismatch: Driver/library version mismatch",
+    }
+    assert_every_row(report_for(nvml=mismatch), "driver-module-mismatch", "reboot", "different versions")
+    lost = {"driver_loaded": False, "gpus": [], "error": "NVMLError_Unknown: Unknown Error"}
+    assert_every_row(report_for(nvml=lost), "gpu-hardware-fault", "dmesg | grep -i xid", "NVML: NVMLError_Unknown")
+
+
+def test_without_the_driver_probe_the_container_runtime_variables_still_tell():
+    env = {"environment": {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "utility"}}
+    report = report_for(
+        host=env,
+        driver={
+            "libcuda": {
+                "path": None,
+                "load_error": "libcuda.so.1: cannot open shared object file",
+                "cu_init": None,
+                "version": None,
+            },
+            "context": None,
+        },
+    )
+    assert_every_row(report, "container-without-compute", "NVIDIA_DRIVER_CAPABILITIES=compute", "utility")

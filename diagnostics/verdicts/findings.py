@@ -455,13 +455,22 @@ def jax_skew(s: Subject) -> Found | None:
     versions |= {p["name"]: p.get("version") for p in info.cuda_plugins}
     releases = {k: re.sub(r"\+.*$", "", v) for k, v in versions.items() if v}
     said = quoted_hit(s, JAX_SKEW_SAYS)
-    if len(set(releases.values())) < 2 and not said:
+    # jax may be newer than jaxlib (down to its minimum); jaxlib newer than jax, or a CUDA plugin that is not
+    # exactly jaxlib's version, is a broken set.
+    lib = releases.get("jaxlib")
+    plugins = {v for k, v in releases.items() if k.startswith("jax-cuda")}
+    newer = lib and releases.get("jax") and _release(lib) > _release(releases["jax"])
+    if not (said or newer or (lib and plugins - {lib})):
         return None
     shown = ", ".join(f"{k} {v}" for k, v in releases.items())
     return Found(
         (shown, *(said.lines if said else ())),
         {"versions": shown, "said": f": {said.values['quote']}" if said else ""},
     )
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
 
 JAX_SKEW_SAYS = (

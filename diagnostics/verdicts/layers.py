@@ -242,6 +242,9 @@ def kernel_module_not_loaded(s: Subject) -> Found | None:
 
 
 _NVML_MISMATCH = r"Driver/library version mismatch|RM_VERSION_MISMATCH|LibRmVersionMismatch"
+_MISMATCH_SAYS = r"Driver/library version mismatch"
+"""What nvidia-smi and NVML print when the kernel module and the user-space driver differ. A framework's
+CUDA_ERROR_SYSTEM_DRIVER_MISMATCH is not enough: JAX prints it for a driver too old for its CUDA too."""
 
 
 def module_mismatch_facts(s: Subject) -> Found | None:
@@ -255,12 +258,19 @@ def module_mismatch_facts(s: Subject) -> Found | None:
         return None  # a forward-compat libcuda is meant to differ from the module; cuInit says whether it works
     cu_mismatch = lib is not None and lib.cu_init == "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH"
     # Versions that differ while cuInit succeeds are no fault (a newer libcuda can serve an older module).
-    differ = kernel and dso and kernel != dso and lib is not None and lib.cu_init not in (None, "CUDA_SUCCESS")
-    if not (differ or nvml_error or cu_mismatch):
+    cu_failing = lib is not None and (lib.cu_init not in (None, "CUDA_SUCCESS") or not machine.sees_gpu)
+    differ = kernel and dso and kernel != dso and cu_failing and lib.cu_init != "CUDA_SUCCESS"
+    said = search_texts(s, _MISMATCH_SAYS)
+    if not (differ or nvml_error or cu_mismatch or said):
         return None
     lines = [f"kernel module {kernel or '?'}: {module.version_line}" if module and module.version_line else ""]
-    lines += [_libcuda_line(machine), f"NVML: {nvml_error}" if nvml_error else ""]
-    cause = f"the driver's kernel module ({kernel or '?'}) does not match its user-space libcuda ({dso or '?'})"
+    lines += [_libcuda_line(machine), f"NVML: {nvml_error}" if nvml_error else "", said[0] if said else ""]
+    cause = (
+        f"the driver's kernel module ({kernel or '?'}) does not match its user-space libcuda ({dso or '?'})"
+        if kernel or dso
+        else f"the driver's kernel module and its user-space libraries are different versions: "
+        f"{quote_line(said[0] if said else nvml_error or '')}"
+    )
     fix = fix_for("driver-module-mismatch", machine).format(kernel=kernel or "?", dso=dso or "?")
     return _layer(s, cause, [x for x in lines if x], fix)
 
@@ -320,10 +330,10 @@ def device_node_permission(s: Subject) -> Found | None:
 
 def container_without_compute(s: Subject) -> Found | None:
     driver, machine = _driver(s.machine), s.machine
-    ctx, lib = driver.context, driver.libcuda
-    if not _applies(s) or machine.context != "container" or ctx is None:
+    lib = driver.libcuda
+    if not _applies(s) or machine.context != "container":
         return None
-    caps = ctx.nvidia_driver_capabilities
+    caps = machine.nvidia_driver_capabilities
     no_compute = caps is not None and not {"compute", "all"} & {c.strip() for c in caps.split(",")}
     unmounted = bool(driver.device_nodes) and lib is not None and lib.path is None
     if not (no_compute or unmounted):
@@ -380,7 +390,7 @@ def lost_gpu(s: Subject) -> Found | None:
         f" ({readable} other GPU(s) read fine)" if readable else ""
     )
     fix = fix_for("gpu-hardware-fault", s.machine).format(index=first.index)
-    return Found((quote,), {"quote": quote, "host_fix": fix})
+    return Found((quote, *_framework_said(s)), {"quote": quote, "host_fix": fix})
 
 
 _CU_UNKNOWN_SAYS = r"CUDA_ERROR_UNKNOWN|Error 999: unknown error|CUDA unknown error|UNKNOWN ERROR \(999\)"
@@ -623,7 +633,17 @@ def host_not_ready(s: Subject) -> Found | None:
 
 
 def hardware_fault(s: Subject) -> Found | None:
-    return machine_wide(findings.hardware_fault)(s) or lost_gpu(s)
+    return machine_wide(findings.hardware_fault)(s) or lost_gpu(s) or _nvml_lost(s)
+
+
+def _nvml_lost(s: Subject) -> Found | None:
+    """NVML itself failing with "Unknown Error" or "GPU is lost" (no GPU entry to hang it on)."""
+    nvml = s.machine.nvml
+    if not nvml or not re.search(r"Unknown Error|GPU is lost|GpuIsLost", nvml.error or "") or not _applies(s):
+        return None
+    quote = f"NVML: {nvml.error}"
+    fix = fix_for("gpu-hardware-fault", s.machine).format(index=0)
+    return Found((quote, *_framework_said(s)), {"quote": quote, "host_fix": fix})
 
 
 cuda_not_initialized = machine_wide(findings.cuda_not_initialized)

@@ -110,8 +110,9 @@ VIEWS: dict[str, View] = {
         archs=lambda i: list(i.arch_list),
         is_cuda_build=lambda i: bool(i.cuda_built) and not i.hip_built,
         devices=lambda i: sorted({f"{d.name} ({sm_name(tuple(d.capability))})" for d in i.devices}),
-        details=lambda i: f", CUDA {i.cuda_built}"
-        + (f", cuDNN {cudnn_text(i.cudnn_version)}" if i.cudnn_version else ""),
+        details=lambda i: (
+            f", CUDA {i.cuda_built}" + (f", cuDNN {cudnn_text(i.cudnn_version)}" if i.cudnn_version else "")
+        ),
     ),
     "jax": View(
         sees_gpu=lambda i: i.on_gpu,
@@ -201,11 +202,21 @@ class Machine:
 
     @property
     def context(self) -> str:
-        """"space", "container", "wsl" or "machine": whose action a fix names."""
+        """ "space", "container", "wsl" or "machine": whose action a fix names."""
         if self.on_spaces:
             return "space"
         ctx = self.driver.context if self.driver else None
-        return ctx.kind if ctx else "machine"
+        if ctx:
+            return ctx.kind
+        # Reports without the driver probe: the kernel string and the container runtime's variables still tell.
+        if "microsoft" in ((self.host.kernel or "") if self.host else "").lower():
+            return "wsl"
+        return "container" if "NVIDIA_VISIBLE_DEVICES" in self.env else "machine"
+
+    @property
+    def nvidia_driver_capabilities(self) -> str | None:
+        ctx = self.driver.context if self.driver else None
+        return ctx.nvidia_driver_capabilities if ctx else self.env.get("NVIDIA_DRIVER_CAPABILITIES")
 
     @property
     def driver_cuda(self) -> tuple[int, int] | None:

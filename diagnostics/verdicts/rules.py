@@ -47,7 +47,7 @@ RULES: tuple[Rule, ...] = (
          Status.FAIL, _LOWER, "{layer_fix}", layers.device_node_permission, situation="kernel driver"),
     Rule(
         "host-not-ready", F_GPU, "cuInit / framework lines: CUDA_ERROR_SYSTEM_NOT_READY / error 802 / Fabric Manager",
-        Status.FAIL, "the GPU host is not ready (CUDA error 802, Fabric Manager not running): {quote}",
+        Status.FAIL, "{because}the GPU host is not ready (CUDA error 802, Fabric Manager not running): {quote}",
         "{host_fix}; on your own machine start nvidia-fabricmanager (same version as the driver) and reboot",
         layers.host_not_ready, situation="kernel driver",
     ),
@@ -62,14 +62,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "gpu-hardware-fault", F_GPU,
         "framework lines: uncorrectable ECC error, Xid, GPU fallen off the bus; NVML: a GPU it cannot read",
-        Status.FAIL, "the GPU reports a hardware fault: {quote}", "{host_fix}; a faulty GPU is not fixed by any package",
+        Status.FAIL, "{because}the GPU reports a hardware fault: {quote}", "{host_fix}; a faulty GPU is not fixed by any package",
         layers.hardware_fault, situation="NVML",
     ),
     Rule("cuinit-failed", F_GPU, "cuInit(0) through ctypes, by CUresult name", Status.FAIL, _LOWER, "{layer_fix}",
          layers.cuinit_failed, situation="user-space driver"),
     Rule(
         "cuda-not-initialized", F_GPU, "framework lines: CUDA_ERROR_NOT_INITIALIZED while NVML lists the GPU; /dev/nvidia-uvm",
-        Status.FAIL, "NVML sees the {gpu} but CUDA cannot initialise it{uvm}: {quote}", "{host_fix}",
+        Status.FAIL, "{because}NVML sees the {gpu} but CUDA cannot initialise it{uvm}: {quote}", "{host_fix}",
         layers.cuda_not_initialized, situation="user-space driver",
     ),
     Rule(
@@ -134,6 +134,13 @@ RULES: tuple[Rule, ...] = (
         "remove separate jaxlib and jax-cuda*-plugin pins", f.jax_skew, situation="installation",
     ),
     Rule(
+        "cuda-libs-not-found", F,
+        "framework lines: a CUDA library cannot be opened while its pip nvidia-* wheels are installed; where each "
+        "library would load from",
+        Status.FAIL, "{title} cannot load its CUDA libraries although the pip wheels are installed ({wheels}): {quote}",
+        "{libs_fix}", f.cuda_libs_not_found, situation="library resolution",
+    ),
+    Rule(
         "import-failed", F, "the import's traceback", Status.FAIL, "import failed: {last}", "{import_fix}",
         f.import_failed, situation="installation",
     ),
@@ -177,13 +184,6 @@ RULES: tuple[Rule, ...] = (
         "broken-by-mixed-wheels", F, "nvidia-* wheels of both CUDA 12 and 13 while the framework fails", Status.FAIL,
         "{title} does not use the GPU and CUDA 12 and 13 wheels are mixed, overwriting each other's libraries: {quote}",
         "remove the CUDA 13 wheels: {culprits}", f.broken_by_mixed_wheels, situation="CUDA wheels",
-    ),
-    Rule(
-        "cuda-libs-not-found", F,
-        "framework lines: a CUDA library cannot be opened while its pip nvidia-* wheels are installed; where each "
-        "library would load from",
-        Status.FAIL, "{title} cannot load its CUDA libraries although the pip wheels are installed ({wheels}): {quote}",
-        "{libs_fix}", f.cuda_libs_not_found, situation="library resolution",
     ),
     Rule(
         "tf-cannot-dlopen", frozenset({"tensorflow"}), "TensorFlow lines: Could not load dynamic library / Cannot dlopen",
