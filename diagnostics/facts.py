@@ -125,8 +125,10 @@ class HostInfo:
 class NvmlGpu:
     index: int
     """e.g. 0."""
-    name: str
-    """e.g. "NVIDIA A10G"."""
+    name: str | None = None
+    """e.g. "NVIDIA A10G"; None when NVML could not read the GPU (see handle_error)."""
+    handle_error: str | None = None
+    """Why NVML could not read this GPU at all, e.g. "Unknown Error" (fallen off the bus); None when readable."""
     compute_capability: list[int] | None = None
     """e.g. [8, 6]."""
     memory_total_bytes: int | None = None
@@ -183,7 +185,10 @@ class NvmlInfo:
     """e.g. "570.124.06"."""
     cuda_driver_version: int | None = None
     """Highest CUDA the driver supports, NVML-encoded, e.g. 12080 (12.8)."""
+    device_count: int | None = None
+    """What nvmlDeviceGetCount says, e.g. 8; gpus holds an entry per index, readable or not."""
     gpus: list[NvmlGpu] = field(default_factory=list)
+    """Every GPU NVML counts; one it cannot read has handle_error set and its other fields None."""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -430,14 +435,149 @@ class WheelsInfo:
         return sorted({w.cuda_line for w in self.nvidia if w.cuda_line})
 
 
-Facts = HostInfo | NvmlInfo | TorchInfo | JaxInfo | TensorFlowInfo | WheelsInfo
+@dataclass
+class KernelModule:
+    loaded: bool = False
+    """Whether /proc/driver/nvidia/version exists, e.g. True."""
+    version: str | None = None
+    """The loaded module's version, e.g. "535.129.03"."""
+    version_line: str | None = None
+    """Its first line, e.g. "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.129.03  Thu Oct 19 ..."."""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KernelModule:
+        return _build(cls, data)
+
+
+@dataclass
+class DeviceNode:
+    path: str
+    """e.g. "/dev/nvidia0"."""
+    openable: bool
+    """Whether this user could open it read-only, e.g. False."""
+    error: str | None = None
+    """Why not, e.g. "Permission denied"."""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DeviceNode:
+        return _build(cls, data)
+
+
+@dataclass
+class LibcudaInfo:
+    """The user-space driver through ctypes, no framework imported: ground truth below every framework."""
+
+    path: str | None = None
+    """Where libcuda.so.1 was loaded from, e.g. "/usr/lib/x86_64-linux-gnu/libcuda.so.1"; None if it was not."""
+    load_error: str | None = None
+    """The loader's error, e.g. "libcuda.so.1: cannot open shared object file: No such file or directory"."""
+    version: str | None = None
+    """Driver build from the file's real name, e.g. "535.129.03"."""
+    driver_api_version: int | None = None
+    """cuDriverGetVersion, e.g. 12020 (CUDA 12.2)."""
+    cu_init: str | None = None
+    """cuInit(0) as a CUresult name, e.g. "CUDA_SUCCESS", "CUDA_ERROR_NO_DEVICE"."""
+    device_count: int | None = None
+    """cuDeviceGetCount, e.g. 1; None unless cuInit succeeded."""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LibcudaInfo:
+        return _build(cls, data)
+
+
+@dataclass
+class RunContext:
+    kind: str = "machine"
+    """"space", "container", "wsl" or "machine"."""
+    evidence: list[str] = field(default_factory=list)
+    """The facts that decided it, e.g. ["SYSTEM=spaces"] or ["/.dockerenv"]."""
+    nvidia_visible_devices: str | None = None
+    """NVIDIA_VISIBLE_DEVICES, e.g. "all"; None when unset."""
+    nvidia_driver_capabilities: str | None = None
+    """NVIDIA_DRIVER_CAPABILITIES, e.g. "compute,utility"; None when unset."""
+    kernel_release: str | None = None
+    """e.g. "5.15.153.1-microsoft-standard-WSL2"."""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunContext:
+        return _build(cls, data)
+
+
+@dataclass
+class LibraryCandidate:
+    path: str
+    """e.g. "/usr/local/cuda/lib64/libcudnn.so.9"."""
+    source: str
+    """"pip", "LD_LIBRARY_PATH", "conda" or "system"."""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LibraryCandidate:
+        return _build(cls, data)
+
+
+@dataclass
+class CudaLibrary:
+    name: str
+    """The soname, e.g. "libcudnn.so.9"."""
+    needed_by: list[str] = field(default_factory=list)
+    """Installed frameworks whose wheels require it, e.g. ["torch", "jax"]."""
+    candidates: list[LibraryCandidate] = field(default_factory=list)
+    """Files of that name, in the order the loader would try them."""
+    winner: str | None = None
+    """The one that loads, e.g. the LD_LIBRARY_PATH copy; None when there is none."""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CudaLibrary:
+        return _build(cls, data, candidates=[LibraryCandidate.from_json(c) for c in data.get("candidates") or ()])
+
+
+def _optional(kind: Any, value: Any) -> Any:
+    return None if value is None else kind(value)
+
+
+@dataclass
+class DriverInfo:
+    """The layers below the frameworks. A key the probe (or a recorded report) does not give is None: not known."""
+
+    kernel_module: KernelModule | None = None
+    modules: list[str] | None = None
+    """The nvidia* names in /proc/modules, e.g. ["nvidia", "nvidia_uvm", "nvidia_modeset"]; None when unreadable."""
+    device_nodes: list[DeviceNode] | None = None
+    """Every /dev/nvidia* (and /dev/dxg on WSL), each opened read-only by this user; [] when none."""
+    libcuda: LibcudaInfo | None = None
+    context: RunContext | None = None
+    libraries: list[CudaLibrary] | None = None
+    """Per CUDA library the installed frameworks need: candidates in loader order and the winner."""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DriverInfo:
+        nodes, libraries = data.get("device_nodes"), data.get("libraries")
+        return _build(
+            cls,
+            data,
+            kernel_module=_optional(KernelModule.from_json, data.get("kernel_module")),
+            device_nodes=None if nodes is None else [DeviceNode.from_json(n) for n in nodes],
+            libcuda=_optional(LibcudaInfo.from_json, data.get("libcuda")),
+            context=_optional(RunContext.from_json, data.get("context")),
+            libraries=None if libraries is None else [CudaLibrary.from_json(c) for c in libraries],
+        )
+
+
+Facts = HostInfo | NvmlInfo | DriverInfo | TorchInfo | JaxInfo | TensorFlowInfo | WheelsInfo
 
 # The C++ log lines TF and XLA print about the GPU stack, in the three shapes they come in:
 #   2026-11-28 12:00:00.000000: W tensorflow/core/common_runtime/gpu/gpu_device.cc:2365] text  (dated glog)
 #   W0000 00:00:1753232013.685876   24341 gpu_device.cc:2431] text                             (absl, TF >= 2.18)
 #   W tensorflow/core/common_runtime/gpu/gpu_device.cc:1956] text                              (bare)
 _CPP_LOG = re.compile(r"^(?:\S+ \S+: ([IWEF]) |([IWEF])\d{4} [\d:.]+\s+\d+ |([IWEF]) )\S+:\d+\] ")
-_GPU_WORDS = re.compile(r"dlopen|cuInit|libcu|libnv|CUDA|cuDNN|GPU|compute capability|out of memory|ECC", re.I)
+_GPU_WORDS = re.compile(r"dlopen|cuInit|libcu|libnv|CUDA|cuDNN|GPU|compute capability|out of memory|ECC", re.IGNORECASE)
 # INFO lines are chatter, except the one where TensorFlow drops a GPU it considers too old.
 _NOTABLE_INFO = re.compile(r"Ignoring visible gpu device")
 

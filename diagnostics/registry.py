@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from diagnostics.facts import (
+    DriverInfo,
     Facts,
     HostInfo,
     JaxInfo,
@@ -40,6 +41,7 @@ class Probe:
 PROBES: tuple[Probe, ...] = (
     Probe("host", "diagnostics.probes.host", HostInfo, "gpu", "Host and Space"),
     Probe("nvml", "diagnostics.probes.nvml", NvmlInfo, "gpu", "NVIDIA driver (NVML)"),
+    Probe("driver", "diagnostics.probes.driver", DriverInfo, "gpu", "Kernel module, libcuda, device nodes"),
     Probe("wheels", "diagnostics.probes.wheels", WheelsInfo, "wheels", "nvidia-* wheels"),
     Probe("torch", "diagnostics.probes.torch_probe", TorchInfo, "torch", "PyTorch", framework=True),
     Probe("jax", "diagnostics.probes.jax_probe", JaxInfo, "jax", "JAX", framework=True),

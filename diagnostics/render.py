@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 from diagnostics.facts import FrameworkInfo, ProbeOutcome, SmokeResult
-from redaction import redact_text, secret_values
-from diagnostics.report import Report
 from diagnostics.registry import COMPONENTS, TITLES, probes_of
+from diagnostics.report import Report
 from diagnostics.verdicts import RULES, Status, Verdict, cudnn_text
+from redaction import redact_text, secret_values
 
 ICON = {Status.OK: "✅", Status.WARN: "⚠️", Status.FAIL: "❌"}
 _READS = {(rule.name, c): rule.reads for rule in RULES for c in rule.components}
@@ -36,6 +36,25 @@ def summary_rows(report: Report) -> list[list[str]]:
     ]
 
 
+def layer_rows(report: Report) -> list[list[str]]:
+    """[layer, status, what the probes found, rule] per layer, bottom up; "not known" where no probe said."""
+    return [
+        [
+            check.layer,
+            f"{ICON[check.status]} {check.status.value}" if check.status else "❔ not known",
+            _clean(check.finding),
+            check.rule or "",
+        ]
+        for check in report.layers
+    ]
+
+
+def layers_markdown(report: Report) -> str:
+    """The layers as a table, kernel driver first: the lowest failing one is the cause for those above it."""
+    table = ["| layer (bottom up) | status | what the probes found | rule |", "|---|---|---|---|"]
+    return "\n".join(table + [f"| {' | '.join(_cell(c) for c in row)} |" for row in layer_rows(report)])
+
+
 def headline(report: Report) -> str:
     smoke = ", with smoke test" if report.smoke else ""
     return f"{ICON[report.overall]} **{report.overall.value}** · {report.created_at} · {report.duration_s:.1f} s{smoke}"
@@ -47,6 +66,9 @@ def summary_lines(report: Report) -> list[str]:
     for v in report.verdicts:
         fix = f" -> {v.fix}" if v.fix and v.status is not Status.OK else ""
         lines.append(f"  {v.component:<10} {v.status.value:<4} [{v.rule}] {v.reason}{fix}")
+    for check in report.layers:
+        status = check.status.value if check.status else "?"
+        lines.append(f"  layer {check.layer:<18} {status:<4} {check.finding}")
     return [_clean(line) for line in lines]
 
 
@@ -133,6 +155,9 @@ def _gpu_section(report: Report) -> str:
                 "|---|---|---|---|---|---|---|---|",
             ]
             for g in nvml.gpus:
+                if g.handle_error:
+                    rows.append(f"| {g.index} | NVML cannot read it: {_cell(g.handle_error)} | | | | | | |")
+                    continue
                 cc = ".".join(map(str, g.compute_capability or [])) or "?"
                 rows.append(
                     f"| {g.index} | {g.name} | {cc} | {_gib(g.memory_used_bytes)} / {_gib(g.memory_total_bytes)}"
@@ -159,9 +184,60 @@ def _gpu_section(report: Report) -> str:
                     ]
                 )
             )
+    parts.append(_driver_part(report))
     if host and host.environment:
         parts.append("Environment:\n```\n" + "\n".join(f"{k}={v}" for k, v in host.environment.items()) + "\n```")
     return "\n\n".join(parts)
+
+
+def _driver_part(report: Report) -> str:
+    """The layers below the frameworks: the table, then the driver probe's facts."""
+    driver = report.driver
+    parts = [f"Layers, bottom up:\n\n{layers_markdown(report)}"] if report.layers else []
+    if driver is None:
+        return "\n\n".join(parts)
+    module, lib, ctx = driver.kernel_module, driver.libcuda, driver.context
+    nodes = driver.device_nodes
+    parts.append(
+        _bullets(
+            [
+                (
+                    "kernel module",
+                    (module.version_line or "loaded") if module and module.loaded else module and "not loaded",
+                ),
+                ("nvidia modules", ", ".join(driver.modules) if driver.modules is not None else None),
+                (
+                    "device nodes",
+                    None
+                    if nodes is None
+                    else ", ".join(f"{n.path}" + ("" if n.openable else f" ({n.error})") for n in nodes) or "none",
+                ),
+                (
+                    "libcuda",
+                    lib
+                    and (
+                        f"{lib.path} ({lib.version or '?'}), cuInit {lib.cu_init}"
+                        + (f", {lib.device_count} device(s)" if lib.device_count is not None else "")
+                        + (f", driver API {lib.driver_api_version}" if lib.driver_api_version else "")
+                        if lib.path
+                        else f"not loaded: {lib.load_error}"
+                    ),
+                ),
+                ("where it runs", ctx and f"{ctx.kind} ({', '.join(ctx.evidence) or 'no container or WSL marks'})"),
+                ("NVIDIA_VISIBLE_DEVICES", ctx and ctx.nvidia_visible_devices),
+                ("NVIDIA_DRIVER_CAPABILITIES", ctx and ctx.nvidia_driver_capabilities),
+            ]
+        )
+    )
+    if driver.libraries:
+        rows = ["| CUDA library | needed by | loads from | other candidates |", "|---|---|---|---|"]
+        for lib_ in driver.libraries:
+            others = [f"{c.path} ({c.source})" for c in lib_.candidates if c.path != lib_.winner]
+            rows.append(
+                f"| {lib_.name} | {', '.join(lib_.needed_by)} | {_cell(lib_.winner)} | {_cell('; '.join(others))} |"
+            )
+        parts.append("\n".join(rows))
+    return "\n\n".join(p for p in parts if p)
 
 
 def _wheels_section(report: Report) -> str:

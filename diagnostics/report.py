@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from diagnostics.facts import (
+    DriverInfo,
     HostInfo,
     JaxInfo,
     NvmlInfo,
@@ -23,7 +24,7 @@ from diagnostics.facts import (
 from diagnostics.registry import PROBE_NAMES, parse_probe
 from redaction import redact_data, secret_values
 from diagnostics.runner import iter_probes
-from diagnostics.verdicts import Status, Verdict, judge_all
+from diagnostics.verdicts import LayerCheck, Status, Verdict, judge_all, judge_layers
 
 SCHEMA = 1
 
@@ -40,8 +41,11 @@ class Report:
     """Every probe's process: outcome, time, stderr tail."""
     verdicts: list[Verdict]
     """One per component (gpu, wheels, torch, jax, tensorflow)."""
+    layers: list[LayerCheck] = field(default_factory=list)
+    """Every layer bottom up (kernel driver … framework runtime), with its facts and the rule that found its fault."""
     host: HostInfo | None = None
     nvml: NvmlInfo | None = None
+    driver: DriverInfo | None = None
     torch: TorchInfo | None = None
     jax: JaxInfo | None = None
     tensorflow: TensorFlowInfo | None = None
@@ -58,7 +62,10 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready and redacted: overall and verdicts first, facts per probe, then how each probe ran."""
-        facts = {name: dataclasses.asdict(getattr(self, name)) if getattr(self, name) else None for name in PROBE_NAMES}
+        facts = {
+            name: _renamed(dataclasses.asdict(fact), "path", JSON_PATH_KEY) if (fact := getattr(self, name)) else None
+            for name in PROBE_NAMES
+        }
         data = {
             "schema": SCHEMA,
             "overall": self.overall.value,
@@ -66,6 +73,10 @@ class Report:
             "duration_s": self.duration_s,
             "smoke": self.smoke,
             "verdicts": [dataclasses.asdict(v) | {"status": v.status.value, "evidence": list(v.evidence)} for v in self.verdicts],
+            "layers": [
+                dataclasses.asdict(check) | {"status": check.status.value if check.status else None}
+                for check in self.layers
+            ],
             **facts,
             "probes": {
                 name: {k: v for k, v in dataclasses.asdict(run).items() if k != "payload"}
@@ -79,21 +90,37 @@ class Report:
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
         """Inverse of to_dict: each probe's facts become its payload again, verdicts are recomputed."""
         runs = [
-            ProbeRun.from_json({**run, "payload": data.get(name)}) for name, run in (data.get("probes") or {}).items()
+            ProbeRun.from_json({**run, "payload": _renamed(data.get(name), JSON_PATH_KEY, "path")})
+            for name, run in (data.get("probes") or {}).items()
         ]
         return build_report(runs, created_at=data["created_at"], duration_s=data["duration_s"], smoke=data["smoke"])
+
+
+JSON_PATH_KEY = "file"
+"""A location's key in the report's JSON, for the facts' `path`: gradio_client downloads every object with a string
+"path" as a file (its pre-4.21 FileData rule), so a report naming /dev/nvidia0 or a library would break API callers."""
+
+
+def _renamed(data: Any, old: str, new: str) -> Any:
+    if isinstance(data, dict):
+        return {(new if k == old else k): _renamed(v, old, new) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_renamed(v, old, new) for v in data]
+    return data
 
 
 def build_report(runs: Iterable[ProbeRun], *, created_at: str, duration_s: float, smoke: bool) -> Report:
     """Parse each run's payload into facts (the one place that happens) and judge them."""
     by_name = {run.name: run for run in sorted(runs, key=lambda r: PROBE_NAMES.index(r.name))}
     facts = {name: parse_probe(run) for name, run in by_name.items()}
+    verdicts = judge_all(by_name, facts)
     return Report(
         created_at=created_at,
         duration_s=duration_s,
         smoke=smoke,
         runs=by_name,
-        verdicts=judge_all(by_name, facts),
+        verdicts=verdicts,
+        layers=judge_layers(by_name, facts, verdicts),
         **{name: facts.get(name) for name in PROBE_NAMES},
     )
 

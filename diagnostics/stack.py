@@ -29,6 +29,11 @@ class Build:
     """cuDNN it needs, e.g. "9.10.2" (pinned exactly) or ">=9.8,<10"."""
 
     @property
+    def version(self) -> str:
+        """The pinned version, e.g. "2.10.0" for "torch==2.10.0"."""
+        return self.requirement.split("==", 1)[1]
+
+    @property
     def cuda_text(self) -> str:
         return f"{self.cuda[0]}.{self.cuda[1]}"
 

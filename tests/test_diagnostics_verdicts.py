@@ -60,7 +60,17 @@ def test_a_dead_probe_fails_its_framework_without_touching_the_others():
     runs.append(ProbeRun("torch", ProbeOutcome.TIMEOUT, 5.0, None, "timed out after 5 s", ""))
     verdict = build_report(runs, created_at="x", duration_s=5.0, smoke=False).verdict("torch")
     assert verdict.status == "FAIL" and verdict.reason == "probe timeout: timed out after 5 s"
-    assert verdict.rule == "probe-died" and "torch==2.10.0" in verdict.fix
+    # A hang says nothing about the installation: no reinstall of the torch that is installed.
+    assert verdict.rule == "probe-died" and verdict.fix == "see the probe's stderr below"
+
+
+def test_a_probe_that_dies_on_a_missing_library_gets_a_reinstall():
+    data = load_recorded("a10g_all_ok")["payloads"]
+    runs = [ProbeRun(n, ProbeOutcome.OK, 0.0, 0, None, "", payload) for n, payload in data.items() if n != "torch"]
+    stderr = "ImportError: libcudnn.so.9: cannot open shared object file: No such file or directory"
+    runs.append(ProbeRun("torch", ProbeOutcome.CRASHED, 2.0, 1, "exited with status 1", stderr))
+    verdict = build_report(runs, created_at="x", duration_s=2.0, smoke=False).verdict("torch")
+    assert verdict.rule == "probe-died" and "--force-reinstall" in verdict.fix and "torch==2.10.0" in verdict.fix
 
 
 def test_zero_gpu_is_explained_not_failed():

@@ -71,9 +71,11 @@ def _gpu(index: int) -> dict:
 
     ask = _Queries()
     handle = ask("handle", pynvml.nvmlDeviceGetHandleByIndex, index)
-    if handle is None:
-        return {"index": index, "name": "?", "errors": ask.errors}
-    name = ask("name", pynvml.nvmlDeviceGetName, handle)
+    name = ask("name", pynvml.nvmlDeviceGetName, handle) if handle is not None else None
+    # A GPU fallen off the bus answers every query "Unknown Error": a finding about that GPU, never a row of "?".
+    lost = ask.errors.get("handle") or next((e for e in ask.errors.values() if "Unknown Error" in e), None)
+    if lost:
+        return {"index": index, "handle_error": lost.split(": ", 1)[-1], "errors": ask.errors}
     memory = ask("memory", pynvml.nvmlDeviceGetMemoryInfo, handle)
     util = ask("utilization", pynvml.nvmlDeviceGetUtilizationRates, handle)
     power = ask("power", pynvml.nvmlDeviceGetPowerUsage, handle)
@@ -111,6 +113,7 @@ def probe(smoke: bool) -> dict:
         "error": None,
         "driver_version": None,
         "cuda_driver_version": None,
+        "device_count": None,
         "gpus": [],
     }
     try:
@@ -130,8 +133,9 @@ def probe(smoke: bool) -> dict:
         version = ask("driver_version", pynvml.nvmlSystemGetDriverVersion)
         facts["driver_version"] = _text(version) if version is not None else None
         facts["cuda_driver_version"] = ask("cuda_driver_version", pynvml.nvmlSystemGetCudaDriverVersion_v2)
-        count = ask("device_count", pynvml.nvmlDeviceGetCount) or 0
-        facts["gpus"] = [_gpu(i) for i in range(count)]
+        count = ask("device_count", pynvml.nvmlDeviceGetCount)
+        facts["device_count"] = count
+        facts["gpus"] = [_gpu(i) for i in range(count or 0)]
         if ask.errors:
             facts["error"] = "; ".join(f"{k}: {v}" for k, v in ask.errors.items())
     finally:
