@@ -2,8 +2,10 @@
 one can fail worded for visitors.
 
 A read timeout alone does not bound a call: a server that answers 200 and sends a byte every few seconds
-never trips it and held a visitor for as long as it trickled (93 s with INFERENCE_TIMEOUT=5). Here the
-whole call, connecting to the last byte, ends by INFERENCE_TIMEOUT (plus at most one read timeout).
+never trips it and held a visitor for as long as it trickled (93 s with INFERENCE_TIMEOUT=5). httpx has no
+total timeout (https://github.com/encode/httpx/issues/1450, "low-and-slow/slowloris attack on client").
+Here a call ends by INFERENCE_TIMEOUT in all (plus at most one read timeout) once the server has sent its
+headers; before that, each network operation is bounded by INFERENCE_TIMEOUT as before.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class DeadlineClient(InferenceClient):
     def _inner_post(self, request_parameters: Any, *, stream: bool = False) -> Any:
         if stream:  # generation streams token by token; the Demo does not ask a backend for it
             return super()._inner_post(request_parameters, stream=True)
-        deadline = time.monotonic() + float(self.timeout or 0)
+        deadline = time.monotonic() + (self.timeout if self.timeout is not None else float("inf"))
         try:
             with get_session().stream(
                 "POST",

@@ -13,9 +13,7 @@ from models.cpu_runtime import length_sorted_chunks, pad
 from models.inputs import Limits, Prepared, prepare
 from models.loader import LoadedModel
 from models.predictor import Embeddings, Outcome, notes, rank_by_similarity, truncation_note
-from models.registry import RANKING_TOP_K, Serving
-
-__all__ = ["RANKING_TOP_K", "Outcome", "Predictor", "where_it_runs"]
+from models.registry import Serving
 
 EMBED_TOKEN_BUDGET = 8192
 """Most padded tokens in one forward pass of `embed`; texts of like length share a pass."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from models.inputs import Limits, Prepared
 from models.registry import TaskSpec
+
+if TYPE_CHECKING:
+    from models.backend_calls import Waiting
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,8 @@ class Predictor(Protocol):
     """Calls may wait for the model to start (a backend scaled to zero): visitors are shown `waiting`."""
 
     @property
-    def waiting(self) -> Any:
-        """A `Waiting` (models/backend_calls.py) while a batch waits for the model to start, else None."""
+    def waiting(self) -> Waiting | None:
+        """Set while a batch waits for the model to start: what progress visitors are shown."""
 
     @property
     def mask_token(self) -> str | None: ...
@@ -107,9 +110,10 @@ def truncation_note(count: int, max_tokens: int) -> list[str]:
 
 
 def rank_by_similarity(
-    prepared: Sequence[Prepared], embed: Callable[[Sequence[str]], Embeddings], max_tokens: int | None
+    prepared: Sequence[Prepared], embed: Callable[[Sequence[str]], Embeddings], max_tokens: int = 0
 ) -> list[Outcome]:
-    """Each request's candidates ranked by cosine similarity to its source, most similar first."""
+    """Each request's candidates ranked by cosine similarity to its source, most similar first; texts the
+    model cut (read `max_tokens` of) are told in the notes when `embed` knows them."""
     # Visitors often send the same sentences (the examples): embed each distinct text once.
     index: dict[str, int] = {}
     for p in prepared:
@@ -124,6 +128,6 @@ def rank_by_similarity(
         scores = vectors[[index[c] for c in candidates]] @ vectors[index[source]]
         ranked = sorted(zip(candidates, scores.tolist()), key=lambda pair: pair[1], reverse=True)
         cut_here = sum(cut[index[text]] for text in {source, *candidates}) if cut is not None else 0
-        extra = truncation_note(cut_here, max_tokens) if max_tokens is not None else []
-        outcomes.append(Outcome({c: round(s, 4) for c, s in ranked}, notes(p, extra)))
+        told = notes(p, truncation_note(cut_here, max_tokens))
+        outcomes.append(Outcome({c: round(s, 4) for c, s in ranked}, told))
     return outcomes

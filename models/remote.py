@@ -209,7 +209,7 @@ class RemotePredictor:
 
     def _similarity(self, prepared: Sequence[Prepared]) -> list[Outcome | Failed]:
         try:
-            return rank_by_similarity(prepared, self.embed, None)
+            return rank_by_similarity(prepared, self.embed)
         except BackendError as error:
             if not error.per_input or len(prepared) == 1:
                 return [_failed(error)] * len(prepared)
@@ -219,7 +219,7 @@ class RemotePredictor:
 
     def _rank_or_fail(self, p: Prepared) -> Outcome | Failed:
         try:
-            return rank_by_similarity([p], self.embed, None)[0]
+            return rank_by_similarity([p], self.embed)[0]
         except BackendError as error:
             return _failed(error)
 

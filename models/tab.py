@@ -78,7 +78,7 @@ def _one_call_each(predictor: Predictor, gpu: GpuWrap) -> Callable:
 
     def predict(*values: str) -> tuple[object, str]:
         (outcome,) = predict_batch([_prepare_or_tell(predictor, values)])
-        return outcome.value, outcome.notes
+        return _answer(outcome)
 
     return predict
 
