@@ -66,16 +66,28 @@ class ServedModel(Protocol):
 
 
 class Predictor(Protocol):
-    model: ServedModel
-    limits: Limits
-    max_new_tokens: int
-    copies: int
-    """Batches that can run at once (one per copy of the model)."""
-    runs_here: bool
-    """The model runs in this process: the lean JSON routes serve only such a model (with INFERENCE_URL,
-    callers are better served by the server itself)."""
-    starts_cold: bool
-    """Calls may wait for the model to start (a backend scaled to zero): visitors are shown `waiting`."""
+    # Read-only properties: an implementation may hold them as attributes or compute them (PredictorPool).
+    @property
+    def model(self) -> ServedModel: ...
+
+    @property
+    def limits(self) -> Limits: ...
+
+    @property
+    def max_new_tokens(self) -> int: ...
+
+    @property
+    def copies(self) -> int:
+        """Batches that can run at once (one per copy of the model)."""
+
+    @property
+    def runs_here(self) -> bool:
+        """The model runs in this process: the lean JSON routes serve only such a model (with INFERENCE_URL,
+        callers are better served by the server itself)."""
+
+    @property
+    def starts_cold(self) -> bool:
+        """Calls may wait for the model to start (a backend scaled to zero): visitors are shown `waiting`."""
 
     @property
     def waiting(self) -> Waiting | None:
@@ -86,7 +98,7 @@ class Predictor(Protocol):
 
     def prepare(self, raw: Sequence[object]) -> Prepared: ...
 
-    def predict_batch(self, prepared: Sequence[Prepared]) -> list[Outcome | Failed]:
+    def predict_batch(self, prepared: Sequence[Prepared]) -> Sequence[Outcome | Failed]:
         """One result per prepared request, in order; a Failed fails only its own visitor."""
 
     def embed(self, texts: Sequence[str]) -> Embeddings: ...
