@@ -34,6 +34,7 @@ def main() -> None:
 
     from admin.activity import activity_log
     from admin.tab import build_admin_tab
+    from diagnostics.backend import BackendCheck
     from diagnostics.backend_tab import build_backend_check
     from diagnostics.cache import LatestReport, RunLimits
     from diagnostics.startup import start_background_summary, stop_probes_on_exit
@@ -46,7 +47,7 @@ def main() -> None:
     from models.loader import ModelLoadError
     from models.routes import inference_routes
     from models.registry import TaskError
-    from models.remote import BackendCheck, connect
+    from models.remote import connect
     from models.tab import build_demo_tab, build_unavailable_tab
 
     limits = Limits(settings.max_input_chars, settings.max_candidates)

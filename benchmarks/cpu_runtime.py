@@ -88,7 +88,7 @@ def agreement(reference: Predictor, other: Predictor) -> str:
     left, right = [sentence(rng) for _ in range(300)], [sentence(rng) for _ in range(300)]
 
     def scores(p: Predictor) -> np.ndarray:
-        return (p.embed(left)[0] * p.embed(right)[0]).sum(dim=1).numpy()
+        return (p.embed(left).vectors * p.embed(right).vectors).sum(axis=1)
 
     expected, got = scores(reference), scores(other)
     same_top = 0
@@ -97,8 +97,8 @@ def agreement(reference: Predictor, other: Predictor) -> str:
         best = [list(p.predict_batch([p.prepare(list(example))])[0].value)[0] for p in (reference, other)]
         same_top += best[0] == best[1]
     texts = left[:24]
-    batch_dependence = np.abs(other.embed(texts)[0].numpy()
-                              - np.concatenate([other.embed([t])[0].numpy() for t in texts])).max()
+    batch_dependence = np.abs(other.embed(texts).vectors
+                              - np.concatenate([other.embed([t]).vectors for t in texts])).max()
     return (f"Spearman {spearman(expected, got):.4f}, max |score shift| {np.abs(got - expected).max():.4f}, "
             f"mean {np.abs(got - expected).mean():.4f}, same best candidate {same_top}/{len(examples)}, "
             f"alone vs in a batch differs by up to {batch_dependence:.1e}")
@@ -133,12 +133,12 @@ def main() -> None:
         for runtime in ("onnx", "onnx-int8")
     }
     variants: dict[str, Embed] = {
-        "torch": lambda texts: predictors["torch"].embed(texts)[0].numpy(),
+        "torch": lambda texts: predictors["torch"].embed(texts).vectors,
         "torch, one padded batch": one_padded_batch(predictors["torch"]),
-        "onnx": lambda texts: predictors["onnx"].embed(texts)[0].numpy(),
+        "onnx": lambda texts: predictors["onnx"].embed(texts).vectors,
         "onnx, one padded batch": one_padded_batch(predictors["onnx"]),
         "onnx, 1 thread": _with_embedder(predictors["onnx"], single["onnx"]),
-        "onnx-int8": lambda texts: predictors["onnx-int8"].embed(texts)[0].numpy(),
+        "onnx-int8": lambda texts: predictors["onnx-int8"].embed(texts).vectors,
         "onnx-int8, 1 thread": _with_embedder(predictors["onnx-int8"], single["onnx-int8"]),
     }
     print(f"\nspeed, torch time / variant time ({args.rounds} interleaved rounds; torch: ms per call)")
@@ -157,7 +157,7 @@ def main() -> None:
 def _with_embedder(predictor: Predictor, embedder: cpu_runtime.OnnxEmbedder) -> Embed:
     """The predictor's embed through another session of the same graph (another thread count)."""
     twin = Predictor(dataclasses.replace(predictor.model, embedder=embedder), predictor.limits, 0)
-    return lambda texts: twin.embed(texts)[0].numpy()
+    return lambda texts: twin.embed(texts).vectors
 
 
 if __name__ == "__main__":

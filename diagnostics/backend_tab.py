@@ -1,6 +1,6 @@
 """The Diagnostics tab's section on the model's server, when the Demo runs on INFERENCE_URL.
 
-Gradio only; the check itself (what is asked, what may be shown) is models/remote.py.
+Gradio only; the check itself (what is asked, what may be shown) is diagnostics/backend.py.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from models.remote import BackendCheck
+from diagnostics.backend import BackendCheck
 
 
 def build_backend_check(check: BackendCheck) -> None:
@@ -38,7 +38,7 @@ def build_backend_check(check: BackendCheck) -> None:
     def show() -> str:
         return check.get().to_markdown()
 
-    # No concurrency limit: BackendCheck itself lets one check run at a time, so a flood costs nothing.
+    # No concurrency limit: BackendCheck itself lets one check run at a time and answers the others at once.
     button.click(backend, outputs=status_json, api_name="backend", concurrency_limit=None).then(
         show, outputs=status, api_visibility="private", concurrency_limit=None, show_progress="hidden"
     )

@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from models.registry import TASKS
+
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("torch", "onnx", "onnx-int8")
 """What CPU_RUNTIME may name besides "auto"."""
-ONNX_TASKS = ("sentence-similarity",)
-"""Tasks whose forward pass the ONNX path serves: the embedding pooled inside the exported graph."""
 EXPORT_FORMAT = 1
 """Bump when the exported graph changes, so caches from older code are not reused."""
 
@@ -58,11 +58,12 @@ def onnxruntime_installed() -> bool:
 def plan_runtime(requested: str, is_cuda: bool, task: str, has_onnxruntime: bool) -> RuntimePlan:
     """Which runtime runs the forward pass: the first row of the table below that matches wins."""
     wanted = "onnx" if requested == "auto" else requested
+    onnx_tasks = [name for name, spec in TASKS.items() if spec.onnx]
     rows = (
         (requested == "torch", "torch", "CPU_RUNTIME=torch"),
         (is_cuda, "torch", f"CPU_RUNTIME={requested} applies to the CPU only; on CUDA torch runs the model"),
-        (task not in ONNX_TASKS, "torch",
-         f"CPU_RUNTIME={requested}: the ONNX path serves {', '.join(ONNX_TASKS)} only, so torch runs {task}"),
+        (task not in onnx_tasks, "torch",
+         f"CPU_RUNTIME={requested}: the ONNX path serves {', '.join(onnx_tasks)} only, so torch runs {task}"),
         (not has_onnxruntime, "torch",
          f"CPU_RUNTIME={requested} but onnxruntime or onnx is not installed (see requirements.txt), so torch"),
         (requested == "auto", wanted,

@@ -1,8 +1,8 @@
 """Every GPU of a multi-GPU Space: batches go to the least busy copy of the model.
 
 models/device.py `plan_placement` decides whether the model is copied to each GPU or sharded;
-`LeastBusy` picks the copy with the fewest batches running (pure, thread-safe); `PredictorPool` is a
-Predictor whose batches go to the least busy copy, so the Batcher's `run_batch` calls into it unchanged.
+`LeastBusy` picks the copy with the fewest batches running (pure, thread-safe); `PredictorPool` serves the
+Predictor contract (models/predictor.py) by sending each call to the least busy copy.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from models.inference import Outcome, Predictor
+
+from models.inference import Predictor, where_it_runs
 from models.inputs import Limits, Prepared
 from models.loader import load_models
+from models.predictor import Embeddings, Outcome
 from settings import Settings
+
 
 class LeastBusy:
     """Chooses among `count` replicas the one with the fewest batches running; ties go to the one that has
@@ -52,11 +55,23 @@ class PredictorPool:
     Several batches run at once only when the caller submits several at once (threads): the Batcher
     needs as many batches in flight as there are copies for every GPU to work at the same time."""
 
+    runs_here = True
+    starts_cold = False
+    waiting = None
+
     def __init__(self, replicas: Sequence[Predictor]):
         if not replicas:
             raise ValueError("a pool needs at least one Predictor")
         self.replicas = list(replicas)
         self.chooser = LeastBusy(len(self.replicas))
+
+    @property
+    def copies(self) -> int:
+        return len(self.replicas)
+
+    def where_it_runs(self) -> str:
+        devices = ", ".join(f"`{replica.model.plan.device}`" for replica in self.replicas)
+        return where_it_runs(self.model, f"a copy on each of {len(self.replicas)} GPUs: {devices}")
 
     @property
     def model(self):
@@ -81,7 +96,7 @@ class PredictorPool:
         with self.chooser.take() as index:
             return self.replicas[index].predict_batch(prepared)
 
-    def embed(self, texts: Sequence[str]):
+    def embed(self, texts: Sequence[str]) -> Embeddings:
         with self.chooser.take() as index:
             return self.replicas[index].embed(texts)
 

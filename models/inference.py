@@ -1,10 +1,9 @@
-"""Batched inference for each task: one forward pass serves every visitor in a batch."""
+"""Batched inference for each task on a model loaded here: one forward pass serves every visitor in a batch."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,42 +12,37 @@ import torch
 from models.cpu_runtime import length_sorted_chunks, pad
 from models.inputs import Limits, Prepared, prepare
 from models.loader import LoadedModel
+from models.predictor import Embeddings, Outcome, notes, rank_by_similarity, truncation_note
+from models.registry import Serving
 
-RANKING_TOP_K = 10
 EMBED_TOKEN_BUDGET = 8192
 """Most padded tokens in one forward pass of `embed`; texts of like length share a pass."""
 
 
-@dataclass(frozen=True)
-class Outcome:
-    value: Any
-    """What the output component shows: {label: score}, {"text", "entities"} or text."""
-    notes: str
-    """What the caller should know about their input (cut, cleaned), as Markdown; empty when nothing."""
-    details: Any = None
-    """The pipeline's own answer for this request, unrounded (e.g. fill-mask's token ids), for API routes
-    that speak the pipeline's format; None where `value` says it all (similarity) or nothing was run."""
-
-
-def _notes(prepared: Prepared, extra: Sequence[str] = ()) -> str:
-    return "\n".join(f"- {note}" for note in (*prepared.notes, *extra))
-
-
-def _truncation_note(count: int, max_tokens: int) -> list[str]:
-    if not count:
-        return []
-    return [f"{count} text(s) longer than the model's {max_tokens} tokens were cut to fit."]
+def where_it_runs(model: LoadedModel, devices: str) -> str:
+    return (
+        f"**{model.spec.title}** with `{model.source.name}` · runs on **{model.plan.device_name}** "
+        f"({devices}, {model.plan.dtype}) · loaded in {model.load_seconds:.1f} s"
+    )
 
 
 class Predictor:
-    """The Demo's logic around the loaded pipeline; the Gradio tab only wires it to components."""
+    """The Predictor contract (models/predictor.py) served by a pipeline loaded in this process."""
+
+    copies = 1
+    runs_here = True
+    starts_cold = False
+    waiting = None
 
     def __init__(self, model: LoadedModel, limits: Limits, max_new_tokens: int):
         self.model = model
         self.limits = limits
         self.max_new_tokens = max_new_tokens
         self._pipe = model.pipeline
-        self._task = model.spec.name
+        self._spec = model.spec
+
+    def where_it_runs(self) -> str:
+        return where_it_runs(self.model, f"`{self.model.plan.device}`")
 
     @property
     def mask_token(self) -> str | None:
@@ -60,18 +54,18 @@ class Predictor:
     def predict_batch(self, prepared: Sequence[Prepared]) -> list[Outcome]:
         """One Outcome per prepared request, in order, from as few forward passes as the task allows."""
         with torch.inference_mode():
-            if self._task == "sentence-similarity":
-                return self._similarity(prepared)
-            if self._task == "zero-shot-classification":
-                return [self._zero_shot(p) for p in prepared]
-            if self._task == "fill-mask":
+            if self._spec.serving is Serving.SIMILARITY:
+                return rank_by_similarity(prepared, self.embed, self.model.max_tokens)
+            if self._spec.serving is Serving.EACH:
+                return [self._each(p) for p in prepared]
+            if self._spec.mask:
                 return self._fill_mask_batch(prepared)
             return self._pipeline_batch(prepared)
 
     # --- sentence similarity -------------------------------------------------------------------------------
 
-    def embed(self, texts: Sequence[str]) -> tuple[torch.Tensor, list[bool]]:
-        """Unit-length mean-pooled embeddings of `texts` (float32, on the CPU) and which texts were cut.
+    def embed(self, texts: Sequence[str]) -> Embeddings:
+        """Unit-length mean-pooled embeddings of `texts`, which were cut, and their token counts.
 
         Texts are grouped by length, so one long text does not make every short one pad to its length."""
         tokenizer = self._pipe.tokenizer
@@ -82,7 +76,7 @@ class Predictor:
         vectors = np.zeros((len(lengths), parts[0][1].shape[1] if parts else 0), dtype=np.float32)
         for rows, part in parts:
             vectors[rows] = part
-        return torch.from_numpy(vectors), [n >= self.model.max_tokens for n in lengths]
+        return Embeddings(vectors, [n >= self.model.max_tokens for n in lengths], lengths)
 
     def _encode(self, features: dict[str, np.ndarray]) -> np.ndarray:
         """Unit-length mean-pooled embeddings of one padded batch, by the runtime the loader chose."""
@@ -95,24 +89,6 @@ class Predictor:
             mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
-
-    def _similarity(self, prepared: Sequence[Prepared]) -> list[Outcome]:
-        # Visitors often send the same sentences (the examples): embed each distinct text once.
-        index: dict[str, int] = {}
-        for p in prepared:
-            source, candidates = p.values
-            for text in (source, *candidates):
-                index.setdefault(text, len(index))
-        vectors, cut = self.embed(list(index))
-        outcomes = []
-        for p in prepared:
-            source, candidates = p.values
-            scores = vectors[[index[c] for c in candidates]] @ vectors[index[source]]
-            ranked = sorted(zip(candidates, scores.tolist()), key=lambda pair: pair[1], reverse=True)
-            cut_here = sum(cut[index[text]] for text in {source, *candidates})
-            notes = _notes(p, _truncation_note(cut_here, self.model.max_tokens))
-            outcomes.append(Outcome({c: round(s, 4) for c, s in ranked}, notes))
-        return outcomes
 
     # --- tasks the pipeline does whole -----------------------------------------------------------------------
 
@@ -127,19 +103,13 @@ class Predictor:
 
     def _pipeline_batch(self, prepared: Sequence[Prepared]) -> list[Outcome]:
         texts, cut_flags = zip(*(self._cut_to_tokens(p.values[0]) for p in prepared))
-        kwargs: dict[str, Any] = {"batch_size": len(texts)}
-        if self._task == "text-classification":
-            kwargs["top_k"] = None
-        elif self._task == "token-classification":
-            kwargs["aggregation_strategy"] = "simple"
-        elif self._task == "fill-mask":
-            kwargs["top_k"] = RANKING_TOP_K
+        kwargs: dict[str, Any] = {**self._spec.pipeline_options, "batch_size": len(texts)}
         # A one-element list comes back flattened by some pipelines (fill-mask): call with the text itself.
         results = [self._pipe(texts[0], **kwargs)] if len(texts) == 1 else self._pipe(list(texts), **kwargs)
         outcomes = []
         for p, text, cut, result in zip(prepared, texts, cut_flags, results):
-            note = _notes(p, _truncation_note(int(cut), self.model.max_tokens))
-            outcomes.append(Outcome(self._shape(text, result), note, result))
+            note = notes(p, truncation_note(int(cut), self.model.max_tokens))
+            outcomes.append(Outcome(self._spec.shape(text, result), note, result))
         return outcomes
 
     def _fill_mask_batch(self, prepared: Sequence[Prepared]) -> list[Outcome]:
@@ -148,22 +118,16 @@ class Predictor:
         fits = [i for i, text in enumerate(cut) if self.mask_token in text]
         served = iter(self._pipeline_batch([prepared[i] for i in fits]) if fits else [])
         lost = f"The [MASK] lies beyond the model's first {self.model.max_tokens} tokens: move it earlier."
-        return [next(served) if i in fits else Outcome({}, _notes(p, [lost])) for i, p in enumerate(prepared)]
+        return [next(served) if i in fits else Outcome({}, notes(p, [lost])) for i, p in enumerate(prepared)]
 
-    def _shape(self, text: str, result: Any) -> Any:
-        if self._task == "token-classification":
-            entities = [{"entity": e["entity_group"], "start": e["start"], "end": e["end"]} for e in result]
-            return {"text": text, "entities": entities}
-        if self._task == "fill-mask":
-            return {r["token_str"].strip() or r["token_str"]: round(float(r["score"]), 4) for r in result}
-        return {r["label"]: round(float(r["score"]), 4) for r in result}
-
-    def _zero_shot(self, p: Prepared) -> Outcome:
+    def _each(self, p: Prepared) -> Outcome:
+        """One request alone: its text and the candidate labels it brings."""
         text, labels = p.values
+        # Room for the hypothesis the pipeline adds to the text for each label.
         text, cut = self._cut_to_tokens(text, reserve=max(16, self.model.max_tokens // 4))
-        result = self._pipe(text, candidate_labels=list(labels), multi_label=False)
-        scores = {label: round(float(s), 4) for label, s in zip(result["labels"], result["scores"])}
-        return Outcome(scores, _notes(p, _truncation_note(int(cut), self.model.max_tokens)), result)
+        result = self._pipe(text, candidate_labels=list(labels), **self._spec.pipeline_options)
+        note = notes(p, truncation_note(int(cut), self.model.max_tokens))
+        return Outcome(self._spec.shape(text, result), note, result)
 
     # --- streamed generation ---------------------------------------------------------------------------------
 
@@ -173,7 +137,7 @@ class Predictor:
 
         tokenizer, model = self._pipe.tokenizer, self._pipe.model
         prompt, cut = self._cut_to_tokens(prepared.values[0], reserve=self.max_new_tokens + 2)
-        notes = _notes(prepared, _truncation_note(int(cut), self.model.max_tokens))
+        told = notes(prepared, truncation_note(int(cut), self.model.max_tokens))
         inputs = tokenizer(prompt, return_tensors="pt").to(model.device)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
         failure: list[BaseException] = []
@@ -197,8 +161,8 @@ class Predictor:
         text = ""
         for piece in streamer:
             text += piece
-            yield Outcome(text, notes)
+            yield Outcome(text, told)
         worker.join()
         if failure:
             raise failure[0]
-        yield Outcome(text, notes)
+        yield Outcome(text, told)

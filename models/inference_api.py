@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from models.inference import RANKING_TOP_K, Outcome, Predictor
 from models.inputs import InputError, Prepared, prepare
-from models.registry import FieldKind, FieldSpec, OutputKind, TaskSpec
+from models.predictor import Outcome, Predictor
+from models.registry import RANKING_TOP_K, FieldKind, FieldSpec, OutputKind, Serving, TaskSpec
 
 BAD_INPUT, TOO_LARGE, NOT_JSON, BUSY = 422, 413, 415, 503
 RETRY_AFTER_S = 1
@@ -88,21 +88,16 @@ def run_batch(predictor: Predictor, items: Sequence[BatchItem]) -> list[BatchRes
     wanted = [i for i, item in enumerate(items) if isinstance(item, Embedding)]
     if wanted:
         texts = [text for i in wanted for text in items[i].texts]
-        vectors, cut = predictor.embed(texts)
-        rows = vectors.tolist()
-        counted = any(items[i].count_tokens for i in wanted)
-        tokens = _token_counts(predictor, texts) if counted else []
+        embedded = predictor.embed(texts)
+        rows = embedded.vectors.tolist()
+        cut = embedded.cut or [False] * len(texts)
         start = 0
         for i in wanted:
             end = start + len(items[i].texts)
-            results[i] = Vectors(rows[start:end], cut[start:end], tokens[start:end] if counted else [])
+            counted = items[i].count_tokens and embedded.tokens is not None
+            results[i] = Vectors(rows[start:end], cut[start:end], embedded.tokens[start:end] if counted else [])
             start = end
     return results  # type: ignore[return-value]  every slot is filled above
-
-
-def _token_counts(predictor: Predictor, texts: Sequence[str]) -> list[int]:
-    encoded = predictor.model.pipeline.tokenizer(list(texts), truncation=True, max_length=predictor.model.max_tokens)
-    return [len(ids) for ids in encoded["input_ids"]]
 
 
 @dataclass(frozen=True)
@@ -191,28 +186,29 @@ class InferenceApi:
 
     def __init__(self, predictor: Predictor, queue_max_size: int):
         self.predictor = predictor
-        self.task = predictor.model.spec.name
+        self.spec = predictor.model.spec
         limits = predictor.limits
         # Room for every text at its longest with JSON escapes (6 bytes a character), and then some:
         # longer texts are cut, not refused, but a body this size is no honest request.
         self.max_body_bytes = 8 * limits.max_input_chars * (limits.max_candidates + 1) + 65_536
         self.gate = Gate(queue_max_size)
-        self._tasks: dict[str, Callable[[Any, dict[str, Any]], Call]] = {
-            "sentence-similarity": self._similarity_or_features,
-            "text-classification": self._text_classification,
-            "zero-shot-classification": self._zero_shot,
-            "token-classification": self._token_classification,
-            "fill-mask": self._fill_mask,
+        # Each request format of the Inference API, by the task's `api_name`.
+        self._formats: dict[str, Callable[[Any, dict[str, Any]], Call]] = {
+            "sentence_similarity": self._similarity_or_features,
+            "text_classification": self._text_classification,
+            "zero_shot_classification": self._zero_shot,
+            "token_classification": self._token_classification,
+            "fill_mask": self._fill_mask,
         }
 
     @property
     def serves_inference(self) -> bool:
         """Streamed tasks (text generation) have no one-shot answer to give."""
-        return self.task in self._tasks
+        return self.spec.api_name in self._formats
 
     @property
     def serves_embeddings(self) -> bool:
-        return self.task == "sentence-similarity"
+        return self.spec.serving is Serving.SIMILARITY
 
     # --- POST /inference ---------------------------------------------------------------------------------
 
@@ -226,7 +222,7 @@ class InferenceApi:
         root = {key: value for key, value in body.items() if key not in ("inputs", "parameters", "options")}
         if root and not (self.serves_embeddings and not isinstance(body["inputs"], dict)):
             raise ApiError(BAD_INPUT, f"{sorted(root)[0]} is not supported: send parameters inside \"parameters\".")
-        return self._tasks[self.task](body["inputs"], {**params, **root})
+        return self._formats[self.spec.api_name](body["inputs"], {**params, **root})  # type: ignore[index]
 
     def _prepare(self, raw: Sequence[object]) -> Prepared:
         try:

@@ -102,7 +102,7 @@ def _prepare_field(
     if field.kind is FieldKind.LIST:
         return _split_items(text, field, limits, notes)
     text = _cut(text, field, limits, notes)
-    if spec.name == "fill-mask" and mask_token:
+    if spec.mask and mask_token:
         return _one_mask(text, field, mask_token)
     return text
 

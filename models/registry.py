@@ -1,10 +1,16 @@
-"""The tasks the Demo can serve: their inputs, output, examples, and how to tell a model's task."""
+"""The tasks the Demo can serve: their inputs, output, examples, how each is served, and how to tell a
+model's task. Everything that differs between tasks is a field here: a new task is one TaskSpec."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+RANKING_TOP_K = 10
+"""Most guesses a ranking of the whole vocabulary (fill-mask) shows."""
 
 
 class TaskError(ValueError):
@@ -25,6 +31,19 @@ class OutputKind(str, Enum):
     """The input text with spans marked (a gr.HighlightedText)."""
     TEXT = "text"
     """Generated text, streamed (a gr.Textbox)."""
+
+
+class Serving(str, Enum):
+    """How a batch of one task's requests is served (models/inference.py, models/remote.py)."""
+
+    SIMILARITY = "similarity"
+    """Each distinct text embedded once; each request's candidates ranked by cosine to its source."""
+    PIPELINE = "pipeline"
+    """The pipeline over every request's one text, in one call."""
+    EACH = "each"
+    """One pipeline call per request: its own parameters (zero-shot's candidate labels) cannot be batched."""
+    STREAM = "stream"
+    """Token by token, one visitor per call."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +71,51 @@ class TaskSpec:
     output: OutputKind
     output_label: str
     examples: tuple[tuple[str, ...], ...]
-    streaming: bool = False
-    """Streamed token by token instead of batched across visitors."""
+    serving: Serving = Serving.PIPELINE
+    pipeline_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Keyword arguments of every pipeline call, e.g. {"aggregation_strategy": "simple"}."""
+    shape: Callable[[str, Any], Any] | None = None
+    """(text, the pipeline's answer for it) -> what the output component shows."""
+    mask: bool = False
+    """The text must hold exactly one mask token (models/inputs.py)."""
+    reads_text_per_label: bool = False
+    """The model reads the text once per candidate label (NLI): ZeroGPU sizes its GPU time by it."""
+    onnx: bool = False
+    """The ONNX CPU path serves it (models/cpu_runtime.py): the embedding is pooled inside the exported graph."""
+    api_name: str | None = None
+    """Its name in the Hugging Face Inference API, e.g. "text_classification": the InferenceClient method that
+    asks a backend (models/remote.py) and the request format /inference takes (models/inference_api.py).
+    None: not served through the Inference API (streamed generation)."""
+    engine_names: tuple[str, ...] = ()
+    """What a serving engine's GET /info calls such a model: TEI's `model_type` key ("embedding") or a Hub
+    pipeline tag (TGI's `model_pipeline_tag`) other than the task's name, e.g. "feature-extraction"."""
+
+    @property
+    def streaming(self) -> bool:
+        """Streamed token by token instead of batched across visitors."""
+        return self.serving is Serving.STREAM
+
+
+def _label_scores(text: str, answer: Any) -> dict[str, float]:
+    ranked = sorted(answer, key=lambda element: float(element["score"]), reverse=True)
+    return {element["label"]: round(float(element["score"]), 4) for element in ranked}
+
+
+def _zero_shot_scores(text: str, answer: Any) -> dict[str, float]:
+    return {label: round(float(score), 4) for label, score in zip(answer["labels"], answer["scores"])}
+
+
+def _entities(text: str, answer: Any) -> dict[str, Any]:
+    # A backend without aggregation names each token's `entity` instead of the group's.
+    entities = [
+        {"entity": e.get("entity_group") or e.get("entity"), "start": int(e["start"]), "end": int(e["end"])}
+        for e in answer
+    ]
+    return {"text": text, "entities": entities}
+
+
+def _token_scores(text: str, answer: Any) -> dict[str, float]:
+    return {r["token_str"].strip() or r["token_str"]: round(float(r["score"]), 4) for r in answer}
 
 
 _TEXT = FieldSpec("text", "Text", FieldKind.TEXT, "Type or paste text", lines=4)
@@ -72,6 +134,10 @@ TASKS: Mapping[str, TaskSpec] = {
             ),
             output=OutputKind.RANKING,
             output_label="Cosine similarity, most similar first",
+            serving=Serving.SIMILARITY,
+            onnx=True,
+            api_name="sentence_similarity",
+            engine_names=("embedding", "feature-extraction"),
             examples=(
                 (
                     "A man is playing a guitar.",
@@ -99,6 +165,10 @@ TASKS: Mapping[str, TaskSpec] = {
             output=OutputKind.RANKING,
             output_label="Labels",
             examples=(("I love this template, it works out of the box!",), ("The build failed again.",)),
+            pipeline_options=MappingProxyType({"top_k": None}),
+            shape=_label_scores,
+            api_name="text_classification",
+            engine_names=("classifier",),
         ),
         TaskSpec(
             name="zero-shot-classification",
@@ -110,6 +180,11 @@ TASKS: Mapping[str, TaskSpec] = {
             output=OutputKind.RANKING,
             output_label="Labels",
             examples=(("The new GPU doubles training speed.", "technology, sports, cooking"),),
+            serving=Serving.EACH,
+            pipeline_options=MappingProxyType({"multi_label": False}),
+            shape=_zero_shot_scores,
+            reads_text_per_label=True,
+            api_name="zero_shot_classification",
         ),
         TaskSpec(
             name="token-classification",
@@ -120,6 +195,9 @@ TASKS: Mapping[str, TaskSpec] = {
             output=OutputKind.ENTITIES,
             output_label="Entities",
             examples=(("Hugging Face is based in New York and Paris.",),),
+            pipeline_options=MappingProxyType({"aggregation_strategy": "simple"}),
+            shape=_entities,
+            api_name="token_classification",
         ),
         TaskSpec(
             name="fill-mask",
@@ -130,6 +208,10 @@ TASKS: Mapping[str, TaskSpec] = {
             output=OutputKind.RANKING,
             output_label="Best guesses",
             examples=(("Paris is the [MASK] of France.",),),
+            pipeline_options=MappingProxyType({"top_k": RANKING_TOP_K}),
+            shape=_token_scores,
+            mask=True,
+            api_name="fill_mask",
         ),
         TaskSpec(
             name="text-generation",
@@ -140,7 +222,7 @@ TASKS: Mapping[str, TaskSpec] = {
             output=OutputKind.TEXT,
             output_label="Continuation",
             examples=(("Once upon a time, a GPU",),),
-            streaming=True,
+            serving=Serving.STREAM,
         ),
     )
 }
@@ -153,6 +235,11 @@ def get_task(name: str) -> TaskSpec:
         return TASKS[name]
     except KeyError:
         raise TaskError(f"TASK={name!r} is not supported; set TASK to one of: {', '.join(TASKS)}.") from None
+
+
+def task_for_engine(name: str) -> TaskSpec | None:
+    """The task of a model a serving engine's /info names `name` (its task name or one of `engine_names`)."""
+    return next((spec for spec in TASKS.values() if name == spec.name or name in spec.engine_names), None)
 
 
 def infer_task(architectures: Sequence[str] | None, label_names: Sequence[str] = ()) -> str:

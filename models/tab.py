@@ -1,4 +1,4 @@
-"""The Demo tab: Gradio components for the task, wired to the Predictor. No model logic here."""
+"""The Demo tab: Gradio components for the task, wired to any Predictor (models/predictor.py). No model logic here."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from functools import partial
 import gradio as gr
 
 from models.batching import Batcher
-from models.dispatch import PredictorPool
-from models.inference import Outcome, Predictor
 from models.inference_api import BatchItem, BatchResult, run_batch
 from models.inputs import InputError, Prepared
+from models.predictor import Failed, Outcome, Predictor
 from models.registry import OutputKind
-from models.remote import Failed, RemotePredictor
 from models.zerogpu import GpuWrap, gpu_seconds
 from settings import Settings
 
@@ -30,21 +28,6 @@ def _output_component(predictor: Predictor) -> gr.components.Component:
     return gr.Textbox(label=spec.output_label, lines=8, buttons=["copy"], elem_id="demo-output")
 
 
-def where_it_runs(predictor: Predictor | PredictorPool | RemotePredictor) -> str:
-    if isinstance(predictor, RemotePredictor):
-        return predictor.where_it_runs()
-    model = predictor.model
-    devices = f"`{model.plan.device}`"
-    if isinstance(predictor, PredictorPool):
-        devices = f"a copy on each of {len(predictor.replicas)} GPUs: " + ", ".join(
-            f"`{replica.model.plan.device}`" for replica in predictor.replicas
-        )
-    return (
-        f"**{model.spec.title}** with `{model.source.name}` · runs on **{model.plan.device_name}** "
-        f"({devices}, {model.plan.dtype}) · loaded in {model.load_seconds:.1f} s"
-    )
-
-
 def _prepare_or_tell(predictor: Predictor, values: Sequence[object]) -> Prepared:
     try:
         return predictor.prepare(values)
@@ -53,16 +36,21 @@ def _prepare_or_tell(predictor: Predictor, values: Sequence[object]) -> Prepared
         raise gr.Error(str(error), title="Please check your input", print_exception=False) from None
 
 
-def _batched(predictor: Predictor, batcher: Batcher[Prepared, Outcome]) -> Callable:
+def _answer(outcome: Outcome | Failed) -> tuple[object, str]:
+    if isinstance(outcome, Failed):
+        raise gr.Error(outcome.message, title=outcome.title, print_exception=False)
+    return outcome.value, outcome.notes
+
+
+def _batched(predictor: Predictor, batcher: Batcher[BatchItem, BatchResult]) -> Callable:
     async def predict(*values: str) -> tuple[object, str]:
-        outcome = await batcher.submit(_prepare_or_tell(predictor, values))
-        return outcome.value, outcome.notes
+        return _answer(await batcher.submit(_prepare_or_tell(predictor, values)))  # type: ignore[arg-type]
 
     return predict
 
 
-async def _show_backend_wait(predictor: RemotePredictor, progress: gr.Progress) -> None:
-    """Progress for this visitor while the batch waits for INFERENCE_URL to start (models/remote.py)."""
+async def _show_wait(predictor: Predictor, progress: gr.Progress) -> None:
+    """Progress for this visitor while the batch waits for the model to start (a backend scaled to zero)."""
     while True:
         await asyncio.sleep(0.5)
         if (waiting := predictor.waiting) is not None:
@@ -70,16 +58,14 @@ async def _show_backend_wait(predictor: RemotePredictor, progress: gr.Progress) 
             progress(waiting.fraction(now), desc=waiting.describe(now))
 
 
-def _batched_remote(predictor: RemotePredictor, batcher: Batcher[Prepared, Outcome | Failed]) -> Callable:
+def _batched_with_wait(predictor: Predictor, batcher: Batcher[BatchItem, BatchResult]) -> Callable:
     async def predict(*values: str, progress=gr.Progress()) -> tuple[object, str]:
-        watch = asyncio.create_task(_show_backend_wait(predictor, progress))
+        watch = asyncio.create_task(_show_wait(predictor, progress))
         try:
             outcome = await batcher.submit(_prepare_or_tell(predictor, values))
         finally:
             watch.cancel()
-        if isinstance(outcome, Failed):
-            raise gr.Error(outcome.message, title=outcome.title, print_exception=False)
-        return outcome.value, outcome.notes
+        return _answer(outcome)  # type: ignore[arg-type]
 
     return predict
 
@@ -92,7 +78,7 @@ def _one_call_each(predictor: Predictor, gpu: GpuWrap) -> Callable:
 
     def predict(*values: str) -> tuple[object, str]:
         (outcome,) = predict_batch([_prepare_or_tell(predictor, values)])
-        return outcome.value, outcome.notes
+        return _answer(outcome)
 
     return predict
 
@@ -128,17 +114,18 @@ def _named_like(fn: Callable, predictor: Predictor) -> Callable:
 
 
 def build_demo_tab(
-    predictor: Predictor | PredictorPool | RemotePredictor, settings: Settings, gpu: GpuWrap | None
+    predictor: Predictor, settings: Settings, gpu: GpuWrap | None
 ) -> Batcher[BatchItem, BatchResult] | None:
     """Components and the `/predict` endpoint, inside the caller's `gr.Tab`. Returns the Batcher
-    `/predict` runs in, for the lean JSON routes to share (None when requests are not batched).
+    `/predict` runs in, for the lean JSON routes to share (None when requests are not batched, or
+    the model does not run here).
 
     `gpu` is None off ZeroGPU, where concurrent visitors' requests are batched; on ZeroGPU it
-    wraps each visitor's own call in `spaces.GPU`. A RemotePredictor (INFERENCE_URL) batches the same
-    way, on the model's server; its Batcher serves only `/predict` (None is returned).
+    wraps each visitor's own call in `spaces.GPU`. A model on a remote server (INFERENCE_URL) is
+    batched the same way, there.
     """
     spec = predictor.model.spec
-    gr.Markdown(f"{spec.description}\n\n{where_it_runs(predictor)}", elem_id="demo-where")
+    gr.Markdown(f"{spec.description}\n\n{predictor.where_it_runs()}", elem_id="demo-where")
     with gr.Row():
         with gr.Column():
             inputs = [
@@ -159,21 +146,16 @@ def build_demo_tab(
         examples=[list(e) for e in spec.examples], inputs=inputs, label="Examples", elem_id="demo-examples"
     )
     batcher = None
-    # A batch in flight per copy of the model, and enough handlers besides to fill the next batch meanwhile.
-    in_flight = len(predictor.replicas) if isinstance(predictor, PredictorPool) else 1
-    batched_limit = (in_flight + 1) * settings.max_batch_size
     if spec.streaming:
         fn, limit = _streamed(predictor, gpu), 1
-    elif isinstance(predictor, RemotePredictor):
-        # Not returned: the lean routes answer from a model loaded here, and this Space has none.
-        remote_batcher = Batcher(predictor.predict_batch, settings.max_batch_size)
-        fn, limit = _batched_remote(predictor, remote_batcher), batched_limit
     elif gpu is not None:
         # ZeroGPU queues and runs the calls; the limit only bounds the server threads waiting on it.
         fn, limit = _one_call_each(predictor, gpu), settings.max_batch_size
     else:
-        batcher = Batcher(partial(run_batch, predictor), settings.max_batch_size, max_in_flight=in_flight)
-        fn, limit = _batched(predictor, batcher), batched_limit
+        batcher = Batcher(partial(run_batch, predictor), settings.max_batch_size, max_in_flight=predictor.copies)
+        fn = (_batched_with_wait if predictor.starts_cold else _batched)(predictor, batcher)
+        # A batch in flight per copy of the model, and enough handlers besides to fill the next batch meanwhile.
+        limit = (predictor.copies + 1) * settings.max_batch_size
     event = dict(
         fn=_named_like(fn, predictor),
         inputs=inputs,
@@ -187,7 +169,8 @@ def build_demo_tab(
     gr.on([run.click, inputs[-1].submit], api_name="predict", **event)
     # One click on an example fills the inputs and runs them, through the same worker as /predict.
     examples.load_input_event.then(api_visibility="undocumented", **event)
-    return batcher
+    # With INFERENCE_URL the lean routes stay off: callers are better served by that server itself.
+    return batcher if predictor.runs_here else None
 
 
 def build_unavailable_tab(problem: str) -> None:

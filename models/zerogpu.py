@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from models.inputs import Prepared
+from models.registry import TaskSpec, get_task
 
 Fn = TypeVar("Fn", bound=Callable)
 GpuWrap = Callable[[Fn, Callable[..., int]], Fn]
@@ -36,9 +37,8 @@ MAX_SECONDS = 120
 """Asking for more fails at once for visitors with little quota left, whatever the input."""
 
 
-def _characters_read(task: str, prepared: Prepared) -> int:
-    if task == "zero-shot-classification":
-        # One forward pass of the text per candidate label.
+def _characters_read(spec: TaskSpec, prepared: Prepared) -> int:
+    if spec.reads_text_per_label:
         text, labels = prepared.values
         return len(text) * len(labels) + sum(map(len, labels))
     return sum(len(v) if isinstance(v, str) else sum(map(len, v)) for v in prepared.values)
@@ -46,8 +46,9 @@ def _characters_read(task: str, prepared: Prepared) -> int:
 
 def gpu_seconds(task: str, batch: Sequence[Prepared], max_new_tokens: int) -> int:
     """Seconds of GPU to ask for to serve `batch`: sized to what the model reads and writes."""
-    seconds = BASE_SECONDS + sum(_characters_read(task, p) for p in batch) / CHARACTERS_PER_SECOND
-    if task == "text-generation":
+    spec = get_task(task)
+    seconds = BASE_SECONDS + sum(_characters_read(spec, p) for p in batch) / CHARACTERS_PER_SECOND
+    if spec.streaming:  # generates: one forward pass per new token
         seconds += max_new_tokens / NEW_TOKENS_PER_SECOND
     return min(MAX_SECONDS, math.ceil(seconds))
 

@@ -61,9 +61,8 @@ def pair_scores(predictor: Predictor, count: int = 300) -> np.ndarray:
     rng = random.Random(7)
     left = [sentence(rng) for _ in range(count)]
     right = [sentence(rng) for _ in range(count)]
-    a, _ = predictor.embed(left)
-    b, _ = predictor.embed(right)
-    return (a * b).sum(dim=1).numpy()
+    a, b = predictor.embed(left).vectors, predictor.embed(right).vectors
+    return (a * b).sum(axis=1)
 
 
 # --- which runtime ----------------------------------------------------------------------------------------
@@ -125,9 +124,10 @@ def test_pad_fills_right_with_the_pad_id_and_zero_masks():
 def test_grouped_embeddings_equal_one_text_at_a_time(predictors):
     torch_predictor = predictors["torch"]
     texts = ["A short one.", "word " * 400, "Another short sentence here.", "medium " * 40]
-    together, cut = torch_predictor.embed(texts)
-    alone = np.concatenate([torch_predictor.embed([t])[0].numpy() for t in texts])
-    assert np.abs(together.numpy() - alone).max() < 1e-5
+    embedded = torch_predictor.embed(texts)
+    together, cut = embedded.vectors, embedded.cut
+    alone = np.concatenate([torch_predictor.embed([t]).vectors for t in texts])
+    assert np.abs(together - alone).max() < 1e-5
     assert cut == [False, True, False, False]
 
 
@@ -136,10 +136,9 @@ def test_grouped_embeddings_equal_one_text_at_a_time(predictors):
 
 def test_float32_onnx_gives_torchs_vectors(predictors):
     texts = [sentence(random.Random(i)) for i in range(40)] + ["word " * 400]
-    reference, reference_cut = predictors["torch"].embed(texts)
-    vectors, cut = predictors["onnx"].embed(texts)
-    assert np.abs(vectors.numpy() - reference.numpy()).max() < FP32_MAX_DIFF
-    assert cut == reference_cut
+    reference, got = predictors["torch"].embed(texts), predictors["onnx"].embed(texts)
+    assert np.abs(got.vectors - reference.vectors).max() < FP32_MAX_DIFF
+    assert got.cut == reference.cut
 
 
 def test_int8_ranks_sentence_pairs_like_float32(predictors):
@@ -170,9 +169,9 @@ def test_the_default_model_on_the_cpu_runs_float32_onnx(export_cache, monkeypatc
 
 def test_float32_onnx_answers_alike_whoever_shares_the_batch(predictors):
     texts = [sentence(random.Random(i)) for i in range(24)]
-    together, _ = predictors["onnx"].embed(texts)
-    alone = np.concatenate([predictors["onnx"].embed([t])[0].numpy() for t in texts])
-    assert np.abs(together.numpy() - alone).max() < FP32_MAX_DIFF
+    together = predictors["onnx"].embed(texts).vectors
+    alone = np.concatenate([predictors["onnx"].embed([t]).vectors for t in texts])
+    assert np.abs(together - alone).max() < FP32_MAX_DIFF
 
 
 def test_a_second_start_reads_the_export_from_the_cache(predictors, export_cache):

@@ -252,7 +252,7 @@ def test_the_demo_keeps_a_batch_in_flight_per_copy(copies):
     from models.inference import Predictor
     from models.inputs import Limits
     from models.loader import load_model
-    from models.tab import build_demo_tab, where_it_runs
+    from models.tab import build_demo_tab
     from settings import load_settings
 
     settings = dataclasses.replace(load_settings({}), cpu_runtime="torch")
@@ -268,4 +268,4 @@ def test_the_demo_keeps_a_batch_in_flight_per_copy(copies):
     assert batcher.max_in_flight == copies
     limits = {fn.concurrency_limit for fn in demo.fns.values() if fn.concurrency_id == "predict"}
     assert limits == {(copies + 1) * settings.max_batch_size}
-    assert ("a copy on each of 3 GPUs: `cuda:0`, `cuda:1`, `cuda:2`" in where_it_runs(predictor)) == (copies == 3)
+    assert ("a copy on each of 3 GPUs: `cuda:0`, `cuda:1`, `cuda:2`" in predictor.where_it_runs()) == (copies == 3)

@@ -8,19 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from diagnostics.backend import BackendCheck
+from models.backend_calls import WaitPolicy
+from models.backend_info import BackendInfo, resolve_task
 from models.inputs import Limits
+from models.predictor import Failed
 from models.registry import TaskError, get_task
-from models.remote import (
-    BackendCheck,
-    BackendInfo,
-    Failed,
-    RemoteModel,
-    RemotePredictor,
-    RemoteSource,
-    WaitPolicy,
-    connect,
-    resolve_task,
-)
+from models.remote import RemoteModel, RemotePredictor, RemoteSource, connect
 from settings import SettingsError, load_settings
 from tests.apptools import free_port
 from tests.tei_standin import TEI_INFO, TOKEN, Behaviour, cosine_ranking, tei_standin
