@@ -7,7 +7,8 @@ import time
 import pytest
 
 from admin.access import Caller
-from admin.metrics import LiveMonitor, LiveReader, parse_metric
+from admin.live.reader import LiveReader, parse_metric
+from admin.live.service import LiveMonitor
 from settings import load_settings
 from tests.hub_standin import HubStandIn, allow_hub_requests_fixture, wait_for  # noqa: F401
 

@@ -1,13 +1,13 @@
-"""The Admin tab's texts, as Markdown built from the typed results: no Gradio, no network."""
+"""The Space section's texts, as Markdown built from the typed results: no Gradio, no network."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from admin.access import Decision
-from admin.catalogue import FREE_FLAVOR, Catalogue, describe_sleep_time, estimate_cost, price_per_hour
-from admin.replicas import ReplicaCount, replicas_cost
-from admin.space_client import SpaceState
+from admin.space.catalogue import FREE_FLAVOR, Catalogue, describe_sleep_time, estimate_cost, price_per_hour
+from admin.space.client import SpaceState
+from admin.space.replicas import ReplicaCount, replicas_cost
 
 MAX_TRANSITIONS = 20
 
