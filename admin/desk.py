@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from admin.access import Caller
-from admin.activity import ActivityLog
 from admin.guard import Guard
 from admin.hub import AdminError
 from admin.pending import PendingChoices
@@ -89,10 +88,6 @@ class ChangeDesk:
         self._last_change: tuple[str, float] | None = None
         self._pending: dict[str, PendingChoices[Pending]] = {}
 
-    @property
-    def activity(self) -> ActivityLog:
-        return self.guard.activity
-
     def refused(self, caller: Caller, what: str) -> Outcome | None:
         """Why `caller` may not do `what` now (refusals counted), or None when the desk may go on."""
         refusal = self.guard.refusal(caller, what)
@@ -150,11 +145,11 @@ class ChangeDesk:
             try:
                 state = change.send()
             except AdminError as error:
-                self.activity.record(caller.username or "", what, error.message, ok=False)
+                self.guard.activity.record(caller.username or "", what, error.message, ok=False)
                 return Outcome(False, error.message)
             self._last_change = (what, self._clock())
             message = change.describe(state)
-            self.activity.record(caller.username or "", what, message, ok=True, restarts=change.restarts)
+            self.guard.activity.record(caller.username or "", what, message, ok=True, restarts=change.restarts)
             return Outcome(True, message, state)
         finally:
             self._busy.release()

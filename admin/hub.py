@@ -18,6 +18,7 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import parse_ratelimit_headers
 
 from redaction import redact_text
+from settings import Settings
 
 T = TypeVar("T")
 
@@ -56,6 +57,22 @@ class AdminError(Exception):
         self.status = status
         self.retry_after_s = retry_after_s
         """How long the Hub asked us to wait (Retry-After, or the rate limit's reset), when it said."""
+
+
+def configuration_problems(settings: Settings) -> list[str]:
+    """What is missing for the Admin tab to reach the Hub about this Space, each as an instruction naming variable and place."""
+    problems = []
+    if not settings.space_id:
+        problems.append(
+            "No Space to manage: SPACE_ID is set automatically on Hugging Face Spaces. When running "
+            "elsewhere, set ADMIN_SPACE_ID=owner/space-name in the environment."
+        )
+    if not settings.hf_token:
+        problems.append(
+            f"No token: add a secret named HF_TOKEN in {SECRETS_PLACE}, holding {TOKEN_PERMISSION}. "
+            "The Space restarts with it. When running elsewhere, set HF_TOKEN in the environment."
+        )
+    return problems
 
 
 class HubClient:

@@ -8,29 +8,25 @@ from gradio import oauth
 from gradio.utils import get_space
 
 from admin.activity import ActivityLog, activity_log
-from admin.endpoint.service import EndpointService
 from admin.endpoint.tab import build_endpoint_panel
 from admin.guard import Guard
 from admin.hub import AdminError, whoami_name
-from admin.live.service import LiveMonitor
 from admin.live.tab import build_live_panel
 from admin.space.service import SpaceService
 from admin.space.tab import SpaceTab
 from settings import Settings
 
 
-def build_admin_tab(
-    settings: Settings, *, service: SpaceService | None = None, activity: ActivityLog | None = None
-) -> None:
+def build_admin_tab(settings: Settings, *, activity: ActivityLog | None = None) -> None:
     """Lay out the Admin tab inside the caller's `with gr.Tab(...)` of a gr.Blocks.
 
     `activity`: the app's log, which the start-up diagnostics write to as well (admin.activity.activity_log).
     """
-    guard = service.guard if service else Guard(settings, activity or activity_log(settings))
-    space = SpaceTab(service or SpaceService(settings, guard=guard), sign_in_problem())
-    build_live_panel(LiveMonitor(settings, guard=guard))
+    guard = Guard(settings, activity or activity_log(settings))
+    space = SpaceTab(SpaceService(settings, guard=guard), sign_in_problem())
+    build_live_panel(settings, guard)
     if settings.inference_endpoint:
-        build_endpoint_panel(EndpointService(settings, guard.activity, guard=guard), space.activity)
+        build_endpoint_panel(settings, guard, space.activity)
 
 
 def sign_in_problem() -> str | None:

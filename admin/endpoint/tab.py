@@ -12,9 +12,11 @@ import gradio as gr
 from admin.desk import Outcome
 from admin.endpoint.client import EndpointState
 from admin.endpoint.service import MAX_ENDPOINT_REPLICAS, EndpointService
+from admin.guard import Guard
 from admin.handlers import CHANGES, caller_of, close_confirm, result_line
 from admin.hub import AdminError
 from admin.remembered import POLL_INTERVAL_S
+from settings import Settings
 
 STATE_LABELS = {
     "running": "🟢 running",
@@ -44,9 +46,9 @@ def state_markdown(state: EndpointState) -> str:
     return "\n\n".join(lines)
 
 
-def build_endpoint_panel(service: EndpointService, activity: gr.Dataframe) -> None:
+def build_endpoint_panel(settings: Settings, guard: Guard, activity: gr.Dataframe) -> None:
     """Lay out the Inference Endpoint section inside the Admin tab; `activity` is the tab's activity list."""
-    _EndpointPanel(service, activity)
+    _EndpointPanel(EndpointService(settings, guard.activity, guard=guard), activity)
 
 
 class _EndpointPanel:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from admin.access import Caller
 from admin.activity import ActivityLog
 from admin.guard import Guard, Refusal
+from admin.hub import configuration_problems
 from admin.live.reader import LiveReader, LiveView
-from admin.space.client import configuration_problems
 from settings import Settings
 
 WATCH = "watch the live metrics and run log"

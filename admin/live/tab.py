@@ -15,9 +15,11 @@ import gradio as gr
 import pandas as pd
 from gradio.context import Context
 
+from admin.guard import Guard
 from admin.handlers import caller_of
 from admin.live.reader import REFRESH_S, LiveView, MetricSample
 from admin.live.service import LiveAnswer, LiveMonitor
+from settings import Settings
 
 GIB = 2**30
 PLOTS = (
@@ -87,9 +89,9 @@ def log_text(view: LiveView | None) -> str:
     return "\n".join(view.log_lines)
 
 
-def build_live_panel(monitor: LiveMonitor) -> None:
+def build_live_panel(settings: Settings, guard: Guard) -> None:
     """Lay out the live section inside the Admin tab (call within its `with gr.Tab(...)`)."""
-    _LivePanel(monitor)
+    _LivePanel(LiveMonitor(settings, guard=guard))
 
 
 class _LivePanel:

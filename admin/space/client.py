@@ -10,7 +10,7 @@ from typing import Any
 
 from huggingface_hub import SpaceRuntime, SpaceStage
 
-from admin.hub import SECRETS_PLACE, TOKEN_PERMISSION, AdminError, ErrorKind, HubClient
+from admin.hub import AdminError, ErrorKind, HubClient, configuration_problems
 from admin.space.replicas import request_replicas
 from settings import Settings
 
@@ -73,22 +73,6 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     return str(value.value if isinstance(value, Enum) else value)
-
-
-def configuration_problems(settings: Settings) -> list[str]:
-    """What is missing for the Admin tab to reach the Hub, each as an instruction naming variable and place."""
-    problems = []
-    if not settings.space_id:
-        problems.append(
-            "No Space to manage: SPACE_ID is set automatically on Hugging Face Spaces. When running "
-            "elsewhere, set ADMIN_SPACE_ID=owner/space-name in the environment."
-        )
-    if not settings.hf_token:
-        problems.append(
-            f"No token: add a secret named HF_TOKEN in {SECRETS_PLACE}, holding {TOKEN_PERMISSION}. "
-            "The Space restarts with it. When running elsewhere, set HF_TOKEN in the environment."
-        )
-    return problems
 
 
 class SpaceClient(HubClient):

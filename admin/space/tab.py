@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gradio as gr
 
-from admin.activity import ActivityLog
 from admin.desk import Outcome, Pending
 from admin.handlers import CHANGES, caller_of, close_confirm, result_line, safely
 from admin.hub import AdminError
@@ -19,7 +18,6 @@ from admin.remembered import POLL_INTERVAL_S
 from admin.space.catalogue import FREE_FLAVOR, SLEEP_CHOICES, sleep_choice
 from admin.space.client import SpaceState
 from admin.space.render import access_markdown, cost_markdown, runtime_markdown, transition, transitions_markdown
-from admin.space.replicas import with_replicas
 from admin.space.replicas_tab import ReplicasSection
 from admin.space.service import SpaceService
 
@@ -93,7 +91,7 @@ class SpaceTab:
 
         gr.Markdown("### Activity")
         gr.Markdown(self.service.activity.where)
-        self.activity = gr.Dataframe(headers=list(ActivityLog.COLUMNS), interactive=False, wrap=True)
+        self.activity = gr.Dataframe(headers=list(self.service.activity.COLUMNS), interactive=False, wrap=True)
 
         self._wire(refresh)
 
@@ -177,7 +175,7 @@ class SpaceTab:
         except ValueError:
             return "Choose a sleep time from the list."
         catalogue = self.service.catalogue()
-        return cost_markdown(catalogue, flavor, seconds) + with_replicas(catalogue, flavor, self.service.replicas_now())
+        return cost_markdown(catalogue, flavor, seconds, self.service.replicas_now())
 
     def _view(self, last: SpaceState | None, seen: list[str], state: SpaceState | None = None) -> dict:
         """Runtime text, seen transitions, timer on while the Space is changing, new last state."""
