@@ -167,7 +167,7 @@ def test_refused_looks_are_counted_like_refused_changes_where_they_come_from_fir
     assert not foreign.allowed and "evil.example" in foreign.message
     summary = activity.refused()
     assert summary.by_kind == {"anonymous": 1, "cross-site": 1}
-    assert summary.last_action == "watch the live metrics and run log"
+    assert summary.last_action == "watch the Space's metrics and run log"
     assert hub_reads(hub) == [] and monitor.running() == []
 
 

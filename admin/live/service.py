@@ -18,7 +18,7 @@ from admin.hub import configuration_problems
 from admin.live.reader import LiveReader, LiveView
 from settings import Settings
 
-WATCH = "watch the live metrics and run log"
+WATCH = "watch the Space's metrics and run log"
 
 
 @dataclass(frozen=True)
