@@ -1,5 +1,7 @@
-"""The Space's own administration: hardware, sleep time, pause and restart, for its owner only.
+"""The Space's own administration, for its owner only: a small shared core and one folder per feature.
 
-Logic modules (space_client, catalogue, access, activity, service, render) never import Gradio;
-tab.py holds the Gradio code. app.py calls `admin.tab.build_admin_tab(settings)`.
+Core: hub (huggingface_hub calls, errors as AdminError), access + guard (who may act, from which page),
+desk (busy lock, confirmation, audit row, Outcome), pending, remembered, activity + state_store.
+Features, each a client, a service (no Gradio) and a tab: space/, endpoint/, live/. handlers.py is what the
+tabs share; tab.py composes them. app.py calls `admin.tab.build_admin_tab(settings)`.
 """

@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from admin.space_client import AdminError
+from admin.hub import AdminError
 
+POLL_INTERVAL_S = 3.0
+"""The least time between two reads of one thing on the Hub, whoever asks; a tab's refresh period while it changes."""
 FAILURE_BACKOFF_S = 15.0
 """A failed Hub read is answered from memory this long, or as long as the Hub's Retry-After says."""
 

@@ -6,7 +6,7 @@ import pytest
 from huggingface_hub import SpaceHardware
 from huggingface_hub._jobs_api import JobHardwareInfo
 
-from admin.catalogue import (
+from admin.space.catalogue import (
     FALLBACK_FLAVORS,
     FALLBACK_PRICES_DATE,
     HOURS_PER_MONTH,

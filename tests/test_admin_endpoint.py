@@ -7,7 +7,10 @@ from huggingface_hub import constants
 
 from admin.access import Caller
 from admin.activity import ActivityLog
-from admin.endpoint import EndpointClient, EndpointOutcome, EndpointService, PendingEndpointChange, replica_bounds
+from admin.desk import Outcome as EndpointOutcome
+from admin.desk import Pending as PendingEndpointChange
+from admin.endpoint.client import EndpointClient
+from admin.endpoint.service import EndpointService, replica_bounds
 from settings import load_settings
 from tests.hub_standin import HubStandIn, allow_hub_requests_fixture  # noqa: F401
 

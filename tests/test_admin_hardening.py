@@ -156,7 +156,7 @@ def flood_runtime(app: AdminApp, calls: int) -> tuple[list[dict], float]:
 
 def test_signed_out_callers_cannot_drive_the_owners_token_while_the_hub_errs(app: AdminApp, hub: HubStandIn) -> None:
     """100 signed-out /admin_runtime calls while the Hub answers 500: at most one Hub request per poll interval."""
-    from admin.service import POLL_INTERVAL_S
+    from admin.remembered import POLL_INTERVAL_S
 
     time.sleep(POLL_INTERVAL_S + 0.2)  # past the runtime the app remembered from earlier tests
     hub.fail("runtime", 500)
@@ -167,7 +167,7 @@ def test_signed_out_callers_cannot_drive_the_owners_token_while_the_hub_errs(app
 
 def test_a_rate_limited_hub_is_not_asked_again_before_retry_after(app: AdminApp, hub: HubStandIn) -> None:
     """429 with Retry-After: 60: one Hub request, then none however many callers come."""
-    from admin.service import FAILURE_BACKOFF_S
+    from admin.remembered import FAILURE_BACKOFF_S
 
     time.sleep(FAILURE_BACKOFF_S + 0.5)  # past the failure the previous test left remembered
     hub.fail("runtime", 429, headers={"Retry-After": "60"})

@@ -7,7 +7,10 @@ import time
 import pytest
 
 from admin.access import Caller
-from admin.metrics import LiveMonitor, LiveReader, parse_metric
+from admin.activity import ActivityLog
+from admin.guard import Guard
+from admin.live.reader import LiveReader, parse_metric
+from admin.live.service import LiveMonitor
 from settings import load_settings
 from tests.hub_standin import HubStandIn, allow_hub_requests_fixture, wait_for  # noqa: F401
 
@@ -149,6 +152,23 @@ def test_owner_check_comes_before_any_hub_request(hub: HubStandIn) -> None:
         assert wait_for(lambda: "metrics" in hub_reads(hub), timeout_s=10)
     finally:
         monitor.close()
+
+
+def test_refused_looks_are_counted_like_refused_changes_where_they_come_from_first(hub: HubStandIn) -> None:
+    """The same guard as every change: Origin checked before the user, each refused look counted in the activity
+    summary by kind; a page load's lock line is shown without counting."""
+    activity = ActivityLog()
+    monitor = LiveMonitor(
+        settings_for(hub), guard=Guard(settings_for(hub), activity), reader_factory=lambda: reader(hub)
+    )
+    assert monitor.check(Caller(None, origin=OWN_PAGE)) and activity.refused() is None
+    assert not monitor.watch(Caller(None, origin=OWN_PAGE)).allowed
+    foreign = monitor.watch(Caller("mallory", origin="https://evil.example"))
+    assert not foreign.allowed and "evil.example" in foreign.message
+    summary = activity.refused()
+    assert summary.by_kind == {"anonymous": 1, "cross-site": 1}
+    assert summary.last_action == "watch the Space's metrics and run log"
+    assert hub_reads(hub) == [] and monitor.running() == []
 
 
 def test_events_without_a_replica_or_with_odd_values_are_read_safely() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from admin.replicas import MAX_REPLICAS, ReplicaCount, parse_replicas
-from admin.service import Outcome, PendingReplicas
-from admin.space_client import AdminError, ErrorKind, SpaceClient
+from admin.desk import Outcome
+from admin.desk import Pending as PendingReplicas
+from admin.hub import AdminError, ErrorKind
+from admin.space.client import SpaceClient
+from admin.space.replicas import MAX_SPACE_REPLICAS as MAX_REPLICAS
+from admin.space.replicas import ReplicaCount, parse_replicas
 from tests.hub_standin import HubStandIn, allow_hub_requests_fixture, hub_standin_fixture  # noqa: F401 (fixtures)
 from tests.test_admin_service import ADMIN, OWNER, STRANGER, caller, service_for
 
@@ -124,9 +127,9 @@ def test_bad_counts_are_refused_with_a_sentence_and_nothing_sent(hub_standin: Hu
 
 
 def test_the_runtime_cost_multiplies_by_the_replicas_requested() -> None:
-    from admin.catalogue import fallback_catalogue
-    from admin.render import runtime_markdown
-    from admin.space_client import SpaceState
+    from admin.space.catalogue import fallback_catalogue
+    from admin.space.client import SpaceState
+    from admin.space.render import runtime_markdown
 
     catalogue = fallback_catalogue("offline")
     raw = {"replicas": {"requested": 3, "current": 1}}

@@ -8,8 +8,10 @@ import threading
 import pytest
 
 from admin.access import Caller
-from admin.service import AdminService, Outcome, PendingHardware
-from admin.space_client import SpaceClient
+from admin.desk import Outcome
+from admin.desk import Pending as PendingHardware
+from admin.space.client import SpaceClient
+from admin.space.service import SpaceService as AdminService
 from settings import load_settings
 from tests.hub_standin import HubStandIn, allow_hub_requests_fixture, hub_standin_fixture  # noqa: F401 (fixtures)
 
@@ -200,7 +202,7 @@ def test_runtime_failures_are_remembered_as_long_as_the_hub_asks(
     hub_standin: HubStandIn, status: int, headers: dict, quiet_s: float
 ) -> None:
     """While the Hub fails, 50 reads make one request until Retry-After (or the back-off) has passed."""
-    from admin.space_client import AdminError
+    from admin.hub import AdminError
 
     clock = FakeClock()
     service = service_for(hub_standin, clock=clock)

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from admin.space_client import AdminError, ErrorKind, SpaceClient, SpaceState, configuration_problems
+from admin.hub import AdminError, ErrorKind, configuration_problems
+from admin.space.client import SpaceClient, SpaceState
 from settings import load_settings
 from tests.hub_standin import HubStandIn, allow_hub_requests_fixture, hub_standin_fixture  # noqa: F401 (fixtures)
 

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from admin.service import AdminService
-from admin.space_client import SpaceClient
-from admin.tab import _Tab, build_admin_tab, sign_in_problem
+from admin.space.client import SpaceClient
+from admin.space.service import SpaceService as AdminService
+from admin.space.tab import SpaceTab as _Tab
+from admin.tab import build_admin_tab, sign_in_problem
 from settings import load_settings
 from tests.hub_standin import HubStandIn, allow_hub_requests_fixture, hub_standin_fixture  # noqa: F401 (fixtures)
 

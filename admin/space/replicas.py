@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from huggingface_hub import HfApi, SpaceRuntime
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-from admin.catalogue import Catalogue, format_usd
+from admin.space.catalogue import Catalogue, format_usd
 
 MIN_REPLICAS = 1
-MAX_REPLICAS = 10
-"""Most replicas the tab asks for: a typo of 100 must not bill 100 GPUs. The Hub may allow fewer."""
+MAX_SPACE_REPLICAS = 10
+"""Most copies of the Space the tab asks for: a typo of 100 must not bill 100 GPUs. The Hub may allow fewer."""
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,15 @@ def _count(value: object) -> int | None:
 
 def parse_replicas(value: object) -> int:
     """A replica count from the page (a gr.Number gives a float); ValueError with a sentence otherwise."""
+    asked = f"Give a whole number of replicas from {MIN_REPLICAS} to {MAX_SPACE_REPLICAS}"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"Give a whole number of replicas from {MIN_REPLICAS} to {MAX_REPLICAS}.")
+        raise ValueError(f"{asked}.")  # noqa: TRY004  one error type for every bad count the page can send
     try:
         number = float(value)
     except ValueError:
-        raise ValueError(f"Give a whole number of replicas from {MIN_REPLICAS} to {MAX_REPLICAS}.") from None
-    if not number.is_integer() or not MIN_REPLICAS <= number <= MAX_REPLICAS:
-        raise ValueError(f"Give a whole number of replicas from {MIN_REPLICAS} to {MAX_REPLICAS}; nothing was sent.")
+        raise ValueError(f"{asked}.") from None
+    if not number.is_integer() or not MIN_REPLICAS <= number <= MAX_SPACE_REPLICAS:
+        raise ValueError(f"{asked}; nothing was sent.")
     return int(number)
 
 

@@ -1,20 +1,23 @@
-"""The Admin tab's Inference Endpoint section (INFERENCE_ENDPOINT): Gradio only, the checks live in admin/endpoint.py.
+"""The Admin tab's Inference Endpoint section (INFERENCE_ENDPOINT): Gradio only; the checks live in the service.
 
-Every handler that acts hands the Caller (sign-in session, Origin/Referer/Host) to EndpointService, which
-refuses anyone but the owner (and ADMIN_USERS) on the Space's own page; the buttons' look is convenience.
+Every handler that acts hands the Caller (sign-in session, Origin/Referer/Host) to EndpointService, whose
+change desk refuses anyone but the owner (and ADMIN_USERS) on the Space's own page; the buttons' look is
+convenience.
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
-from admin.access import authorize
-from admin.caller import caller_of
-from admin.endpoint import MAX_REPLICAS, POLL_INTERVAL_S, EndpointOutcome, EndpointService, EndpointState
-from admin.space_client import AdminError
+from admin.desk import Outcome
+from admin.endpoint.client import EndpointState
+from admin.endpoint.service import MAX_ENDPOINT_REPLICAS, EndpointService
+from admin.guard import Guard
+from admin.handlers import CHANGES, caller_of, close_confirm, result_line
+from admin.hub import AdminError
+from admin.remembered import POLL_INTERVAL_S
+from settings import Settings
 
-# One queue slot for every change of the Admin tab, shared with the Space's own changes (admin/tab.py).
-CHANGES = dict(concurrency_limit=1, concurrency_id="admin-changes", trigger_mode="once", api_visibility="private")
 STATE_LABELS = {
     "running": "🟢 running",
     "paused": "⏸️ paused (not billed)",
@@ -34,16 +37,18 @@ def state_markdown(state: EndpointState) -> str:
     lines = [
         f"**{state.namespace}/{state.name}**: {STATE_LABELS.get(state.state, state.state)}"
         + (f" — {state.message}" if state.message else ""),
-        f"Replicas: {state.ready_replicas} ready of {state.target_replicas} wanted; "
-        f"between {state.min_replica} and {state.max_replica}{idle}.",
+        (
+            f"Replicas: {state.ready_replicas} ready of {state.target_replicas} wanted; "
+            f"between {state.min_replica} and {state.max_replica}{idle}."
+        ),
         f"Model: `{state.repository}` on {state.hardware or 'unknown hardware'}.",
     ]
     return "\n\n".join(lines)
 
 
-def build_endpoint_panel(service: EndpointService, activity: gr.Dataframe) -> None:
+def build_endpoint_panel(settings: Settings, guard: Guard, activity: gr.Dataframe) -> None:
     """Lay out the Inference Endpoint section inside the Admin tab; `activity` is the tab's activity list."""
-    _EndpointPanel(service, activity)
+    _EndpointPanel(EndpointService(settings, guard.activity, guard=guard), activity)
 
 
 class _EndpointPanel:
@@ -63,8 +68,8 @@ class _EndpointPanel:
             self.zero = gr.Button("Scale endpoint to zero", interactive=False)
             self.resume = gr.Button("Resume endpoint…", interactive=False)
         with gr.Row():
-            self.low = gr.Number(label="Min replicas", precision=0, minimum=0, maximum=MAX_REPLICAS, value=0)
-            self.high = gr.Number(label="Max replicas", precision=0, minimum=1, maximum=MAX_REPLICAS, value=1)
+            self.low = gr.Number(label="Min replicas", precision=0, minimum=0, maximum=MAX_ENDPOINT_REPLICAS, value=0)
+            self.high = gr.Number(label="Max replicas", precision=0, minimum=1, maximum=MAX_ENDPOINT_REPLICAS, value=1)
             self.set_replicas = gr.Button("Set endpoint replicas…", interactive=False)
         with gr.Row(visible=False) as self.confirm_row:
             self.confirm = gr.Button("Confirm endpoint change", variant="stop")
@@ -100,7 +105,7 @@ class _EndpointPanel:
     # Reading: cached in the service, so anyone's page load costs at most one read per poll interval.
 
     def endpoint_load(self, profile: gr.OAuthProfile | None):
-        allowed = authorize(getattr(profile, "username", None), self.service.settings).allowed
+        allowed = self.service.guard.decide(getattr(profile, "username", None)).allowed
         acts = gr.Button(interactive=allowed and not self.service.problems)
         state = self._read()
         replicas = (
@@ -149,7 +154,7 @@ class _EndpointPanel:
         return self._after(self.service.cancel(caller_of(profile, request)))
 
     def _after(self, step) -> dict:
-        if not isinstance(step, EndpointOutcome):  # a billed change waiting for its confirmation
+        if not isinstance(step, Outcome):  # a billed change waiting for its confirmation
             return {
                 self.confirm_row: gr.Row(visible=True),
                 self.confirm: gr.Button(step.prompt),
@@ -157,12 +162,9 @@ class _EndpointPanel:
                 **self._view(self._read()),
                 self.activity: self._rows(),
             }
-        mark = "✅" if step.ok else "⚠️"
-        # A refused call leaves the confirm row alone: the session hash may be someone else's.
-        row = {self.confirm_row: gr.Row(visible=False)} if step.ok else {}
         return {
-            **row,
-            self.result: f"{mark} {step.message}",
+            **close_confirm(self.confirm_row, step),
+            self.result: result_line(step),
             **self._view(step.state or self._read()),
             self.activity: self._rows(),
         }

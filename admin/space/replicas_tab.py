@@ -1,26 +1,22 @@
-"""The Admin tab's replica section: Gradio only. AdminService authorises and checks every change,
-exactly as for hardware (owner or ADMIN_USERS, from the Space's own page, confirmed when it costs more)."""
+"""The Space section's replicas: Gradio only. SpaceService's change desk checks every change, exactly as
+for hardware (owner or ADMIN_USERS, from the Space's own page, confirmed when it costs more)."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from admin.replicas import MAX_REPLICAS, MIN_REPLICAS, ReplicaCount, replicas_markdown
-from admin.service import AdminService, Outcome, PendingReplicas
-from admin.space_client import AdminError
-
-# One queue slot with the other changes (admin/tab.py CHANGES): never two requests to the Hub at once.
-CHANGES = dict(concurrency_limit=1, concurrency_id="admin-changes", trigger_mode="once", api_visibility="private")
+from admin.desk import Outcome, Pending
+from admin.handlers import CHANGES, caller_of, close_confirm, result_line, safely
+from admin.hub import AdminError
+from admin.space.replicas import MAX_SPACE_REPLICAS, MIN_REPLICAS, ReplicaCount, replicas_markdown
+from admin.space.service import SpaceService
 
 
 class ReplicasSection:
     """Lay out inside the Admin tab; `wire` once the tab's shared components (activity table...) exist."""
 
-    def __init__(self, service: AdminService, caller_of, guard):
-        """`caller_of(profile, request)` builds the Caller; `guard(action)` turns a bug into a plain Outcome."""
+    def __init__(self, service: SpaceService):
         self.service = service
-        self._caller_of = caller_of
-        self._guard = guard
         gr.Markdown(
             "### Replicas\nOn paid hardware the Hub can run several copies of this Space and spread visitors "
             "over them; each copy is billed. Batching and diagnostics are per replica."
@@ -28,7 +24,7 @@ class ReplicasSection:
         self.summary = gr.Markdown()
         with gr.Row():
             self.count = gr.Number(
-                label="Replicas", value=MIN_REPLICAS, minimum=MIN_REPLICAS, maximum=MAX_REPLICAS, precision=0
+                label="Replicas", value=MIN_REPLICAS, minimum=MIN_REPLICAS, maximum=MAX_SPACE_REPLICAS, precision=0
             )
             self.choose = gr.Button("Set replicas…", interactive=False)
         with gr.Row(visible=False) as self.confirm_row:
@@ -86,9 +82,9 @@ class ReplicasSection:
         return self._summary()
 
     def on_replicas_choose(self, count, profile: gr.OAuthProfile | None, request: gr.Request):
-        caller = self._caller_of(profile, request)
-        step = self._guard(lambda: self.service.prepare_replicas(caller, count))
-        if isinstance(step, PendingReplicas):
+        caller = caller_of(profile, request)
+        step = self._safely(lambda: self.service.prepare_replicas(caller, count))
+        if isinstance(step, Pending):
             return {
                 self.confirm: gr.Button(step.prompt),
                 self.confirm_row: gr.Row(visible=True),
@@ -96,24 +92,22 @@ class ReplicasSection:
                 self.summary: self._summary(),
                 self.activity: self.service.activity.rows(),
             }
-        return {**self._close_confirm(step), **self._after(step)}
+        return {**close_confirm(self.confirm_row, step), **self._after(step)}
 
     def on_replicas_confirm(self, profile: gr.OAuthProfile | None, request: gr.Request):
-        outcome = self._guard(lambda: self.service.confirm_replicas(self._caller_of(profile, request)))
-        return {**self._close_confirm(outcome), **self._after(outcome)}
+        outcome = self._safely(lambda: self.service.confirm_replicas(caller_of(profile, request)))
+        return {**close_confirm(self.confirm_row, outcome), **self._after(outcome)}
 
     def on_replicas_cancel(self, profile: gr.OAuthProfile | None, request: gr.Request):
-        outcome = self.service.cancel_replicas(self._caller_of(profile, request))
-        return {**self._close_confirm(outcome), self.result: outcome.message}
-
-    def _close_confirm(self, outcome: Outcome) -> dict:
-        """A refused call leaves the confirm row alone: the session hash may be someone else's."""
-        return {self.confirm_row: gr.Row(visible=False)} if outcome.ok else {}
+        outcome = self.service.cancel_replicas(caller_of(profile, request))
+        return {**close_confirm(self.confirm_row, outcome), self.result: outcome.message}
 
     def _after(self, outcome: Outcome) -> dict:
-        mark = "✅" if outcome.ok else "⚠️"
         return {
-            self.result: f"{mark} {outcome.message}",
+            self.result: result_line(outcome),
             self.summary: self._summary(),
             self.activity: self.service.activity.rows(),
         }
+
+    def _safely(self, action):
+        return safely(action, [self.service.settings.hf_token])

@@ -6,9 +6,9 @@ a second per replica, `data: {"cpu_usage_pct", "memory_used_bytes", "memory_tota
 comments. huggingface_hub 2.4 has no method for it, so it is read with the library's own session, headers and
 error handling. The run log comes from `HfApi.fetch_space_logs`.
 
-Every read spends the owner's token, so nothing here runs for a visitor: the tab asks `LiveReader.look` only
-after the owner check, `look` starts the reader when it is not running, and the reader stops by itself once
-nobody has looked for `idle_stop_s`. A failed read is not retried before the Hub's Retry-After (or
+Every read spends the owner's token, so nothing here runs for a visitor: `LiveReader.look` is asked only
+after the owner check (admin/live/service.py), `look` starts the reader when it is not running, and the
+reader stops by itself once nobody has looked for `idle_stop_s`. A failed read is not retried before the Hub's Retry-After (or
 `failure_backoff_s`), however often the owner looks.
 """
 
@@ -24,14 +24,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx2
-from huggingface_hub import HfApi
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-from admin.access import Caller, authorize, origin_problem
-from admin.space_client import AdminError, configuration_problems, map_error
+from admin.hub import AdminError, HubClient, map_error
 from admin.remembered import FAILURE_BACKOFF_S
 from redaction import redact_text, secret_values
-from settings import Settings
 
 log = logging.getLogger("admin.metrics")
 
@@ -116,7 +113,7 @@ class LiveView:
     """Wall-clock time of the last successful run-log read."""
 
 
-class LiveReader:
+class LiveReader(HubClient):
     """One per process, shared by every owner's session: at most one metrics stream and one log reader."""
 
     def __init__(
@@ -133,9 +130,8 @@ class LiveReader:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ):
+        super().__init__(repo_id, token, endpoint=endpoint)
         self.repo_id = repo_id
-        self._token = token
-        self._api = HfApi(endpoint=endpoint, token=token)
         self._secrets = [token, *secret_values(os.environ)]
         self._window_s = window_s
         self._idle_stop_s = idle_stop_s
@@ -269,7 +265,7 @@ class LiveReader:
             pass  # silent (a paused or sleeping Space sends nothing) or cut: reopened while wanted
         except AdminError:
             raise
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  whatever the stream raised becomes a clear AdminError
             raise self._map(what, error) from None
         return count
 
@@ -305,7 +301,7 @@ class LiveReader:
         try:
             for line in self._api.fetch_space_logs(self.repo_id):
                 tail.append(line)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  whatever the stream raised becomes a clear AdminError
             raise self._map("read the Space's run log", error) from None
         return tuple(self._scrub(tail))
 
@@ -316,61 +312,3 @@ class LiveReader:
         if isinstance(error, AdminError):
             return error
         return map_error(what, error, self._api.endpoint, self.repo_id, lambda text: redact_text(text, self._secrets))
-
-
-@dataclass(frozen=True)
-class LiveAnswer:
-    """What one caller may see: the view for the owner, a reason for anyone else."""
-
-    allowed: bool
-    message: str
-    """Why not (for a refusal or a missing setting), or "" when allowed."""
-    view: LiveView | None = None
-
-
-class LiveMonitor:
-    """The owner check in front of the process's one LiveReader, created at the first look the owner makes."""
-
-    def __init__(self, settings: Settings, *, reader_factory: Callable[[], LiveReader] | None = None):
-        self.settings = settings
-        self.problems = configuration_problems(settings)
-        self._factory = reader_factory or (lambda: LiveReader(settings.space_id or "", settings.hf_token or ""))
-        self._reader: LiveReader | None = None
-        self._lock = threading.Lock()
-
-    def check(self, caller: Caller) -> str | None:
-        """Why `caller` may not see the live metrics and logs (None when they may); asks the Hub nothing.
-
-        The Origin check holds for reading too: Gradio lets any site's script send the owner's cookie with
-        credentials, and the run log is for the owner's eyes only.
-        """
-        decision = authorize(caller.username, self.settings)
-        if not decision.allowed:
-            return f"Live metrics and the run log are for the Space's owner. {decision.reason}"
-        cross_site = origin_problem(caller, self.settings)
-        if cross_site:
-            return f"Refused: {cross_site}"
-        if self.problems:
-            return " ".join(self.problems)
-        return None
-
-    def watch(self, caller: Caller) -> LiveAnswer:
-        """The owner's look: starts the reader when it is not running; anyone else gets the reason only."""
-        refused = self.check(caller)
-        if refused:
-            return LiveAnswer(False, refused)
-        with self._lock:
-            if self._reader is None:
-                self._reader = self._factory()
-            reader = self._reader
-        return LiveAnswer(True, "", reader.look())
-
-    def running(self) -> list[str]:
-        with self._lock:
-            return self._reader.running() if self._reader else []
-
-    def close(self) -> None:
-        with self._lock:
-            reader = self._reader
-        if reader is not None:
-            reader.close()

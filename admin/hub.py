@@ -1,4 +1,5 @@
-"""The Space's own runtime through huggingface_hub's HfApi, with every failure turned into an AdminError.
+"""The Hub plumbing every Admin feature shares: huggingface_hub calls bounded by a timeout, every failure
+turned into an AdminError whose message says what to do, and the token's permission in one sentence.
 
 Everything the Hub says is scrubbed of the token before it reaches a message: some errors echo
 request headers, and the messages end up on the page and in the logs.
@@ -8,16 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
 
 import httpx2
-from huggingface_hub import HfApi, SpaceRuntime, SpaceStage
+from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import parse_ratelimit_headers
 
-from admin.replicas import request_replicas
 from redaction import redact_text
 from settings import Settings
 
@@ -26,19 +25,11 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 20.0
 
 TOKEN_PERMISSION = (
-    "a fine-grained token with the permission “Write access to contents/settings of selected repos” "
-    "for this Space (create it at https://huggingface.co/settings/tokens), or a classic “write” token"
+    "a fine-grained token (https://huggingface.co/settings/tokens) with the permission “Write access to "
+    "contents/settings of selected repos” for this Space, and “Inference Endpoints: write” for the endpoint's "
+    "namespace when INFERENCE_ENDPOINT is set; or a classic “write” token"
 )
 SECRETS_PLACE = "the Space's Settings → Variables and secrets"
-
-# A Space is on its way somewhere in these stages; the runtime is worth polling until it leaves them.
-# (huggingface_hub keeps the same tuple in a private module, INTERMEDIATE_SPACE_STAGES.)
-CHANGING_STAGES = (
-    SpaceStage.BUILDING,
-    SpaceStage.RUNNING_BUILDING,
-    SpaceStage.APP_STARTING,
-    SpaceStage.RUNNING_APP_STARTING,
-)
 
 
 class ErrorKind(str, Enum):
@@ -68,59 +59,8 @@ class AdminError(Exception):
         """How long the Hub asked us to wait (Retry-After, or the rate limit's reset), when it said."""
 
 
-@dataclass(frozen=True)
-class SpaceState:
-    """What `get_space_runtime` (or any Space call) says about the Space right now."""
-
-    repo_id: str
-    """e.g. "alice/gpu-self-check"."""
-    stage: str
-    """A `SpaceStage` value, e.g. "RUNNING"; kept as text so a stage the Hub adds later still shows."""
-    hardware: str | None
-    """Hardware it runs on now, e.g. "cpu-basic"; None while building for the first time."""
-    requested_hardware: str | None
-    """Hardware asked for, e.g. "t4-small"; differs from `hardware` until the switch is done."""
-    sleep_time: int | None
-    """Seconds without visitors before it sleeps, e.g. 3600; -1 never; None: the Hub's default."""
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
-    """The Hub's JSON, for what this class does not model (replicas, storage, dev mode...)."""
-
-    @classmethod
-    def from_runtime(cls, repo_id: str, runtime: SpaceRuntime) -> SpaceState:
-        return cls(
-            repo_id=repo_id,
-            stage=str(runtime.stage.value if isinstance(runtime.stage, Enum) else runtime.stage),
-            hardware=_text(runtime.hardware),
-            requested_hardware=_text(runtime.requested_hardware),
-            sleep_time=runtime.sleep_time,
-            raw=dict(runtime.raw or {}),
-        )
-
-    @property
-    def is_changing(self) -> bool:
-        """Building, starting, or running while a hardware switch is pending."""
-        if self.stage in CHANGING_STAGES:
-            return True
-        return self.stage == SpaceStage.RUNNING and self.requested_hardware not in (None, self.hardware)
-
-    @property
-    def is_paused(self) -> bool:
-        return self.stage == SpaceStage.PAUSED
-
-    @property
-    def billed_hardware(self) -> str | None:
-        """The flavor billing follows: the requested one once asked for."""
-        return self.requested_hardware or self.hardware
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value.value if isinstance(value, Enum) else value)
-
-
 def configuration_problems(settings: Settings) -> list[str]:
-    """What is missing for the Admin tab to reach the Hub, each as an instruction naming variable and place."""
+    """What is missing for the Admin tab to reach the Hub about this Space, each as an instruction naming variable and place."""
     problems = []
     if not settings.space_id:
         problems.append(
@@ -135,68 +75,24 @@ def configuration_problems(settings: Settings) -> list[str]:
     return problems
 
 
-class SpaceClient:
-    """The few Space calls the Admin tab makes, for one Space with one token.
+class HubClient:
+    """HfApi with one token, for the calls of one feature: each bounded by `timeout_s`, failures as AdminError.
 
-    huggingface_hub's shared HTTP session has no timeout and its Space calls take none, so each
+    huggingface_hub's shared HTTP session has no timeout and most of its calls take none, so each
     call runs in a worker thread that is abandoned (not killed) after `timeout_s`: the caller
     gets a clear answer, and the message says the request may still land.
     """
 
-    def __init__(self, repo_id: str, token: str, *, endpoint: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
-        self.repo_id = repo_id
+    def __init__(self, target: str, token: str, *, endpoint: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+        self._target = target
+        """What the calls act on, named in messages, e.g. "alice/gpu-self-check"."""
         self._token = token
         self._api = HfApi(endpoint=endpoint, token=token)
         self._timeout_s = timeout_s
 
-    def __repr__(self) -> str:
-        return f"SpaceClient(repo_id={self.repo_id!r}, endpoint={self._api.endpoint!r})"
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> SpaceClient:
-        problems = configuration_problems(settings)
-        if problems:
-            raise AdminError(ErrorKind.NOT_CONFIGURED, " ".join(problems))
-        return cls(settings.space_id, settings.hf_token, **kwargs)
-
-    def runtime(self) -> SpaceState:
-        return self._state(self._call("read the Space's runtime", self._api.get_space_runtime, self.repo_id))
-
-    def list_hardware(self) -> list[Any]:
-        """`JobHardwareInfo` per flavor, with prices (see catalogue.catalogue_from_hub)."""
-        return self._call("list the Spaces hardware", self._api.list_spaces_hardware)
-
-    def request_hardware(self, flavor: str, sleep_time: int | None = None) -> SpaceState:
-        return self._state(
-            self._call(
-                f"request {flavor}", self._api.request_space_hardware, self.repo_id, flavor, sleep_time=sleep_time
-            )
-        )
-
-    def set_sleep_time(self, seconds: int) -> SpaceState:
-        return self._state(self._call("set the sleep time", self._api.set_space_sleep_time, self.repo_id, seconds))
-
-    def pause(self) -> SpaceState:
-        return self._state(self._call("pause the Space", self._api.pause_space, self.repo_id))
-
-    def restart(self, factory_reboot: bool = False) -> SpaceState:
-        return self._state(
-            self._call("restart the Space", self._api.restart_space, self.repo_id, factory_reboot=factory_reboot)
-        )
-
-    def set_replicas(self, replicas: int) -> SpaceState:
-        """No HfApi method exists: admin/replicas.py makes the request through huggingface_hub's session."""
-        return self._state(
-            self._call("set the number of replicas", request_replicas, self._api, self.repo_id, replicas)
-        )
-
-    def _state(self, runtime: SpaceRuntime) -> SpaceState:
-        return SpaceState.from_runtime(self.repo_id, runtime)
-
-    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return call_with_timeout(
-            what, lambda: fn(*args, **kwargs), self._timeout_s, self._api.endpoint, self.repo_id, self._token
-        )
+    def _call(self, what: str, call: Callable[[], T], *, where: str | None = None) -> T:
+        """`call()` within the timeout; `where` names the server in messages (default: the Hub's URL)."""
+        return call_with_timeout(what, call, self._timeout_s, where or self._api.endpoint, self._target, self._token)
 
 
 def whoami_name(timeout_s: float = 10.0) -> str:
@@ -223,7 +119,7 @@ def call_with_timeout(what: str, call: Callable[[], T], timeout_s: float, endpoi
     def work() -> None:
         try:
             outcome["value"] = call()
-        except BaseException as error:  # handed to the caller's thread, which maps it
+        except BaseException as error:  # noqa: BLE001  handed to the caller's thread, which maps it
             outcome["error"] = error
 
     worker = threading.Thread(target=work, name=f"hub-{what}", daemon=True)

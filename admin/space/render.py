@@ -1,13 +1,13 @@
-"""The Admin tab's texts, as Markdown built from the typed results: no Gradio, no network."""
+"""The Space section's texts, as Markdown built from the typed results: no Gradio, no network."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from admin.access import Decision
-from admin.catalogue import FREE_FLAVOR, Catalogue, describe_sleep_time, estimate_cost, price_per_hour
-from admin.replicas import ReplicaCount, replicas_cost
-from admin.space_client import SpaceState
+from admin.space.catalogue import FREE_FLAVOR, Catalogue, describe_sleep_time, estimate_cost, price_per_hour
+from admin.space.client import SpaceState
+from admin.space.replicas import ReplicaCount, replicas_cost, with_replicas
 
 MAX_TRANSITIONS = 20
 
@@ -61,7 +61,10 @@ def access_markdown(decision: Decision, problems: list[str]) -> str:
     return text
 
 
-def cost_markdown(catalogue: Catalogue, flavor: str | None, sleep_seconds: int) -> str:
+def cost_markdown(
+    catalogue: Catalogue, flavor: str | None, sleep_seconds: int, replicas: ReplicaCount | None = None
+) -> str:
+    """The chosen flavor's cost estimate; multiplied out too when `replicas` (the count now) are several."""
     chosen = catalogue.get(flavor)
     if chosen is None:
         return f"No price known for {flavor}." if flavor else ""
@@ -69,4 +72,4 @@ def cost_markdown(catalogue: Catalogue, flavor: str | None, sleep_seconds: int) 
     text = f"**{chosen.name}**: {estimate.assumption}"
     if not chosen.is_free:
         text += " Billed per minute while starting or running; sleeping and paused Spaces cost nothing."
-    return f"{text}\n\n_{catalogue.note}_"
+    return f"{text}\n\n_{catalogue.note}_" + (with_replicas(catalogue, flavor, replicas) if replicas else "")

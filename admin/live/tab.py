@@ -1,6 +1,6 @@
 """The Admin tab's live section: the Space's metrics as plots (one line per replica) and the run log's tail.
 
-Gradio only; the owner check and the Hub reads live in admin/metrics.py. Every handler asks LiveMonitor,
+Gradio only; the owner check and the Hub reads live in service.py and reader.py. Every handler asks LiveMonitor,
 which refuses anyone but the owner (and ADMIN_USERS) before anything reaches the Hub. The refresh timer
 runs only for the owner, from the moment the Admin tab is opened; it stops when the page closes, and the
 reader behind it stops once nobody has looked for a while.
@@ -15,8 +15,11 @@ import gradio as gr
 import pandas as pd
 from gradio.context import Context
 
-from admin.metrics import REFRESH_S, LiveAnswer, LiveMonitor, LiveView, MetricSample
-from admin.caller import caller_of
+from admin.guard import Guard
+from admin.handlers import caller_of
+from admin.live.reader import REFRESH_S, LiveView, MetricSample
+from admin.live.service import LiveAnswer, LiveMonitor
+from settings import Settings
 
 GIB = 2**30
 PLOTS = (
@@ -86,9 +89,9 @@ def log_text(view: LiveView | None) -> str:
     return "\n".join(view.log_lines)
 
 
-def build_live_panel(monitor: LiveMonitor) -> None:
+def build_live_panel(settings: Settings, guard: Guard) -> None:
     """Lay out the live section inside the Admin tab (call within its `with gr.Tab(...)`)."""
-    _LivePanel(monitor)
+    _LivePanel(LiveMonitor(settings, guard=guard))
 
 
 class _LivePanel:
@@ -124,7 +127,7 @@ class _LivePanel:
         self.timer = gr.Timer(REFRESH_S, active=False)
 
         outputs = [self.status, *self.plots, self.logs, self.timer]
-        live = dict(outputs=outputs, api_visibility="private", show_progress="hidden", queue=True)
+        live = {"outputs": outputs, "api_visibility": "private", "show_progress": "hidden", "queue": True}
         gr.on(triggers=None, fn=self.on_page_load, outputs=self.status, api_visibility="private")
         # Opening the Admin tab starts the view (the owner's page opens on another tab: nothing is read before).
         opened = [tab.select] if tab is not None else []
