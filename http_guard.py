@@ -8,8 +8,9 @@ Gradio's `/gradio_api/call/<name>`, `/queue/join`, `/run/<name>`, `/upload`, MCP
   closed, so a client that stalls mid-body holds neither a connection nor its megabytes for long;
 - clients: at most `max_bodies_per_client` bodies being received at once per client address (429);
 - shape: JSON nested deeper than `max_json_depth`, or with more than `max_json_containers` arrays and
-  objects, is refused before anything parses it (413). Parsing is what costs: a 2.7 MB body of empty
-  lists took orjson 0.19 s and the routes behind it over 1 s; the scan below takes milliseconds.
+  objects, is refused before anything parses it (413), as it arrives, at the first piece that breaks a
+  limit. Parsing is what costs: a 2.7 MB body of empty lists took orjson 0.19 s and the routes behind it
+  over 1 s; the scan below refuses it after its first 64 KB, in about a millisecond.
 The route then reads the body from memory, so it never waits on a client nor sees half a body.
 
 The client address is the one uvicorn puts in the ASGI scope: the peer, or, when the peer is a proxy
@@ -72,48 +73,85 @@ class JsonShape:
     """Arrays and objects in all."""
 
 
-def json_shape(body: bytes) -> JsonShape:
-    """Nesting and count of the arrays and objects of a JSON text, counted outside its strings, unparsed.
+class JsonShapeScan:
+    """The shape of a JSON text fed piece by piece as it arrives, counted outside its strings, unparsed.
 
-    Exact for valid JSON. For invalid JSON it counts what a parser would meet before failing or more,
-    so it still bounds a parser's work. Vectorised: a few passes over the bytes in numpy."""
-    raw = np.frombuffer(body, dtype=np.uint8)
-    quotes = np.flatnonzero(raw == _QUOTE)
-    if quotes.size:
+    Exact for valid JSON. For invalid JSON it counts what a parser would meet before failing, or more, so it
+    still bounds a parser's work. Vectorised: a few numpy passes over each piece; and none at all while the
+    bracket bytes seen, strings included, are too few to break a limit (most bodies)."""
+
+    def __init__(self, max_depth: int, max_containers: int):
+        self.max_depth, self.max_containers = max_depth, max_containers
+        self._bracket_bytes = 0
+        self._unscanned: list[bytes] = []
+        self._inside = False
+        """In a string at the end of what was scanned."""
+        self._odd_backslashes = False
+        """What was scanned ends in an odd run of backslashes: the next byte is escaped."""
+        self._depth = self._deepest = self._containers = 0
+
+    @property
+    def shape(self) -> JsonShape:
+        self._scan_pending()
+        return JsonShape(self._deepest, self._containers)
+
+    def feed(self, piece: bytes) -> str | None:
+        """Why the text so far is refused, or None."""
+        self._unscanned.append(piece)
+        self._bracket_bytes += piece.count(b"[") + piece.count(b"{")
+        if self._bracket_bytes <= min(self.max_depth, self.max_containers):
+            return None
+        shape = self.shape
+        if shape.depth > self.max_depth:
+            return f"The JSON nests deeper than {self.max_depth} levels."
+        if shape.containers > self.max_containers:
+            return f"The JSON holds more than {self.max_containers:,} arrays and objects."
+        return None
+
+    def _scan_pending(self) -> None:
+        if self._unscanned:
+            text, self._unscanned = b"".join(self._unscanned), []
+            if text:
+                self._scan(np.frombuffer(text, dtype=np.uint8))
+
+    def _scan(self, raw: np.ndarray) -> None:
+        quotes = np.flatnonzero(raw == _QUOTE)
         backslash = raw == _BACKSLASH
+        carried = int(self._odd_backslashes)
         if backslash.any():
-            # A quote is escaped when an odd run of backslashes stands right before it.
+            # A quote is escaped when an odd run of backslashes stands right before it; a run that starts
+            # this piece continues the one the last piece ended with.
             positions = np.arange(raw.size, dtype=np.int32)
             last_plain = np.maximum.accumulate(np.where(backslash, -1, positions))
-            before = quotes - 1
-            run = np.where(before >= 0, before - last_plain[np.maximum(before, 0)], 0)
+            before = np.maximum(quotes - 1, 0)
+            run = np.where((quotes > 0) & (last_plain[before] >= 0), quotes - 1 - last_plain[before], quotes + carried)
             quotes = quotes[run % 2 == 0]
+            end_run = raw.size - 1 - last_plain[-1] if last_plain[-1] >= 0 else raw.size + carried
+            self._odd_backslashes = bool(end_run % 2)
+        else:
+            if carried and quotes.size and quotes[0] == 0:
+                quotes = quotes[1:]
+            self._odd_backslashes = False
         toggles = np.zeros(raw.size, dtype=bool)
         toggles[quotes] = True
         # From an opening quote up to its closing quote: inside a string, where brackets are text.
-        outside = ~np.logical_xor.accumulate(toggles)
-    else:
-        outside = np.ones(raw.size, dtype=bool)
-    opens = ((raw == _OPENS[0]) | (raw == _OPENS[1])) & outside
-    closes = ((raw == _CLOSES[0]) | (raw == _CLOSES[1])) & outside
-    brackets = np.flatnonzero(opens | closes)
-    if not brackets.size:
-        return JsonShape(0, 0)
-    steps = np.where(opens[brackets], 1, -1)
-    return JsonShape(int(np.cumsum(steps).max(initial=0)), int(np.count_nonzero(opens)))
+        inside = np.logical_xor.accumulate(toggles) ^ self._inside
+        self._inside = bool(inside[-1])
+        opens = ((raw == _OPENS[0]) | (raw == _OPENS[1])) & ~inside
+        closes = ((raw == _CLOSES[0]) | (raw == _CLOSES[1])) & ~inside
+        brackets = np.flatnonzero(opens | closes)
+        if brackets.size:
+            depths = self._depth + np.cumsum(np.where(opens[brackets], 1, -1))
+            self._deepest = max(self._deepest, int(depths.max()))
+            self._depth = int(depths[-1])
+            self._containers += int(np.count_nonzero(opens))
 
 
-def json_shape_problem(body: bytes, max_depth: int, max_containers: int) -> str | None:
-    """Why `body` is refused before parsing, or None."""
-    # Nesting and containers are at most the bracket bytes: most bodies are settled by two C-speed counts.
-    if body.count(b"[") + body.count(b"{") <= min(max_depth, max_containers):
-        return None
-    shape = json_shape(body)
-    if shape.depth > max_depth:
-        return f"The JSON nests deeper than {max_depth} levels."
-    if shape.containers > max_containers:
-        return f"The JSON holds more than {max_containers:,} arrays and objects."
-    return None
+def json_shape(body: bytes) -> JsonShape:
+    """Nesting and count of the arrays and objects of a whole JSON text (JsonShapeScan)."""
+    scan = JsonShapeScan(0, 0)
+    scan.feed(body)
+    return scan.shape
 
 
 class _Refused(Exception):
@@ -207,6 +245,8 @@ class BodyGuard:
                 "too many bodies at once",
                 {"retry-after": str(max(1, round(limits.body_timeout_s)))},
             )
+        media_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        scan = None if media_type in _FORM_TYPES else JsonShapeScan(limits.max_json_depth, limits.max_json_containers)
         self._receiving[client] += 1
         chunks, size = [], 0
         try:
@@ -225,6 +265,10 @@ class BodyGuard:
                     if size > max_bytes:
                         raise too_large
                     chunks.append(chunk)
+                    # Refused at the first piece that breaks a limit: the rest is never read, let alone parsed.
+                    problem = scan.feed(chunk) if scan else None
+                    if problem:
+                        raise _Refused(TOO_LARGE, problem, "too complex")
                     if not message.get("more_body", False):
                         break
         except TimeoutError:
@@ -237,13 +281,7 @@ class BodyGuard:
             self._receiving[client] -= 1
             if not self._receiving[client]:
                 del self._receiving[client]
-        body = b"".join(chunks)
-        media_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-        if media_type not in _FORM_TYPES:
-            problem = json_shape_problem(body, limits.max_json_depth, limits.max_json_containers)
-            if problem:
-                raise _Refused(TOO_LARGE, problem, "too complex")
-        return body
+        return b"".join(chunks)
 
     async def _answer(self, send: Any, path: str, refused: _Refused) -> None:
         content = orjson.dumps(self.refusal(path, refused.status, refused.message))

@@ -80,10 +80,10 @@ def test_json_that_would_cost_to_parse_is_refused_before_parsing(app, path, mess
 
 @pytest.mark.parametrize("path", GRADIO_POSTS)
 def test_gradio_routes_refuse_a_body_over_their_byte_limit(app, path):
-    body = json.dumps({"data": ["x" * 2_000_000, "y"], "fn_index": 0, "session_hash": "s"}).encode()
+    body = json.dumps({"data": ["x" * 3_000_000, "y"], "fn_index": 0, "session_hash": "s"}).encode()
     declared = httpx.post(app.url + path, content=body, headers=JSON, timeout=60)
     assert declared.status_code == 413
-    assert declared.json() == {"error": "The body is larger than 1,048,576 bytes."}
+    assert declared.json() == {"error": "The body is larger than 2,097,152 bytes."}
 
     def chunks():  # no Content-Length: counted as it comes
         for start in range(0, len(body), 65_536):

@@ -1,4 +1,4 @@
-"""json_shape counts what a JSON parser would build, without parsing: strings and their escapes included."""
+"""JsonShapeScan counts what a JSON parser would build, without parsing, however the text is cut into pieces."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from http_guard import JsonShape, json_shape, json_shape_problem
+from http_guard import JsonShape, JsonShapeScan, json_shape
 
 
 def parsed_shape(value: object, depth: int = 0) -> JsonShape:
@@ -16,27 +16,42 @@ def parsed_shape(value: object, depth: int = 0) -> JsonShape:
     return JsonShape(max([depth + 1, *(shape.depth for shape in inner)]), 1 + sum(shape.containers for shape in inner))
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "plain",
-        42,
-        [],
-        {"a": "[[[\\\"{{", "b": [[], {"c": "\\\\"}, "]]"]},
-        'x\\\\"[',
-        [1, [2, [3, "\\"]]],
-        {'k\\"[': [{}], "\\\\": {"\\\\\\": [[]]}},
-        {"inputs": ["a text with \"quotes\", [brackets] and {braces}"] * 50},
-    ],
-)
+VALUES = [
+    "plain",
+    42,
+    [],
+    {"a": "[[[\\\"{{", "b": [[], {"c": "\\\\"}, "]]"]},
+    'x\\\\"[',
+    [1, [2, [3, "\\"]]],
+    {'k\\"[': [{}], "\\\\": {"\\\\\\": [[]]}},
+    {"inputs": ["a text with \"quotes\", [brackets] and {braces}"] * 50},
+]
+
+
+@pytest.mark.parametrize("value", VALUES)
 def test_the_shape_is_what_parsing_builds(value):
     assert json_shape(json.dumps(value).encode()) == parsed_shape(value)
 
 
-def test_a_body_of_empty_lists_and_a_deep_one_are_refused_and_an_honest_one_is_not():
-    assert json_shape_problem(b"[" + b"[]," * 20_000 + b"[]]", 32, 10_000) == (
-        "The JSON holds more than 10,000 arrays and objects."
-    )
-    assert json_shape_problem(b"[" * 40 + b"]" * 40, 32, 10_000) == "The JSON nests deeper than 32 levels."
+@pytest.mark.parametrize("value", VALUES[3:7])
+def test_the_shape_is_the_same_whatever_the_pieces(value):
+    text = json.dumps(value).encode()
+    for size in (1, 2, 3, 5):
+        scan = JsonShapeScan(0, 0)  # limits of 0: every piece is scanned as it comes
+        for start in range(0, len(text), size):
+            scan.feed(text[start : start + size])
+        assert scan.shape == parsed_shape(value), size
+
+
+def test_a_body_of_empty_lists_is_refused_at_its_first_piece_over_the_limit():
+    scan = JsonShapeScan(32, 10_000)
+    piece = b"[]," * 4_000
+    assert scan.feed(b"[" + piece) is None
+    assert scan.feed(piece) is None
+    assert scan.feed(piece) == "The JSON holds more than 10,000 arrays and objects."
+
+
+def test_a_deep_body_is_refused_and_an_honest_one_is_not():
+    assert JsonShapeScan(32, 10_000).feed(b"[" * 40 + b"]" * 40) == "The JSON nests deeper than 32 levels."
     honest = json.dumps({"inputs": ["[[[[ text in brackets ]]]] {{{{"] * 2048}).encode()
-    assert json_shape_problem(honest, 32, 10_000) is None
+    assert JsonShapeScan(32, 10_000).feed(honest) is None
