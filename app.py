@@ -19,6 +19,9 @@ GRADIO_ANALYTICS_DEFAULTS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO
 # On Spaces every visitor reaches the app through the Hub's proxy, from a private address, which puts the
 # visitor's in X-Forwarded-For: uvicorn takes the client from there only when the peer is listed here, and
 # http_guard.py bounds bodies per client. An owner's own value wins.
+UPLOAD_PATH = "/gradio_api/upload"
+UPLOAD_FORM_BYTES = 65_536
+"""Room for a multipart form's own headers and boundaries around an uploaded file."""
 SPACES_PROXY_DEFAULTS = {"FORWARDED_ALLOW_IPS": "127.0.0.1,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"}
 
 
@@ -125,7 +128,10 @@ def main() -> None:
         settings.max_json_depth,
         settings.max_json_containers,
     )
-    guard = Middleware(BodyGuard, limits=body_bounds, route_max_bytes=body_limits(api) if api else {}, refusal=refusal_body)
+    # Uploads are bounded by MAX_FILE_SIZE, not MAX_REQUEST_BYTES: none at all by default (no file input).
+    upload_bytes = settings.max_file_size + UPLOAD_FORM_BYTES if settings.max_file_size else 0
+    route_max_bytes = {**(body_limits(api) if api else {}), UPLOAD_PATH: upload_bytes}
+    guard = Middleware(BodyGuard, limits=body_bounds, route_max_bytes=route_max_bytes, refusal=refusal_body)
     demo.launch(
         mcp_server=settings.mcp_server,
         max_file_size=settings.max_file_size,

@@ -110,10 +110,11 @@ def test_good_calls_pass_the_guard_unchanged(app):
     assert keywords.status_code == 200 and "event_id" in keywords.json()
 
 
-def test_uploads_are_refused_as_the_app_takes_no_files(app):
-    response = httpx.post(f"{app.url}/gradio_api/upload", files={"files": ("notes.txt", b"x" * 1000)})
+@pytest.mark.parametrize("content", [b"x" * 1000, b""])
+def test_uploads_are_refused_as_the_app_takes_no_files(app, content):
+    response = httpx.post(f"{app.url}/gradio_api/upload", files={"files": ("notes.txt", content)})
     assert response.status_code == 413
-    assert "maximum allowed size of 0 bytes" in response.text
+    assert response.json() == {"error": "The body is larger than 0 bytes."}
 
 
 def test_a_stalled_body_gets_408_and_its_connection_is_closed(app):
