@@ -12,6 +12,8 @@ Gradio's `/gradio_api/call/<name>`, `/queue/join`, `/run/<name>`, `/upload`, MCP
   limit. Parsing is what costs: a 2.7 MB body of empty lists took orjson 0.19 s and the routes behind it
   over 1 s; the scan below refuses it after its first 64 KB, in about a millisecond.
 The route then reads the body from memory, so it never waits on a client nor sees half a body.
+(Starlette's RequestBodyLimitMiddleware, FastAPI's `max_body_size`, bounds bytes only, and only as the route
+reads: the deadline, the bound per client and the shape need the body read here, before any route.)
 
 The client address is the one uvicorn puts in the ASGI scope: the peer, or, when the peer is a proxy
 listed in uvicorn's `FORWARDED_ALLOW_IPS`, the last `X-Forwarded-For` entry that proxy did not add itself.
