@@ -16,9 +16,10 @@ log = logging.getLogger("app")
 # app does not turn on: under load that was ~40% of the server's CPU (py-spy, benchmarks/serving_cost.py).
 # Summarised every 1,000 events over the last 1,000, it costs next to nothing. An owner's own values win.
 GRADIO_ANALYTICS_DEFAULTS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
-# On Spaces every visitor reaches the app through the Hub's proxy, from a private address, which puts the
-# visitor's in X-Forwarded-For: uvicorn takes the client from there only when the peer is listed here, and
-# http_guard.py bounds bodies per client. An owner's own value wins.
+# On Spaces every visitor reaches the app through the Hub's proxy, from a private address (10.16.3.80 seen as
+# request.client.host: https://github.com/embeddings-benchmark/mteb/pull/4754), which puts the visitor's in
+# X-Forwarded-For: uvicorn takes the client from there only when the peer is listed here, and http_guard.py
+# bounds bodies per client. An owner's own value wins.
 UPLOAD_PATH = "/gradio_api/upload"
 UPLOAD_FORM_BYTES = 65_536
 """Room for a multipart form's own headers and boundaries around an uploaded file."""
