@@ -16,6 +16,14 @@ log = logging.getLogger("app")
 # app does not turn on: under load that was ~40% of the server's CPU (py-spy, benchmarks/serving_cost.py).
 # Summarised every 1,000 events over the last 1,000, it costs next to nothing. An owner's own values win.
 GRADIO_ANALYTICS_DEFAULTS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
+# On Spaces every visitor reaches the app through the Hub's proxy, from a private address (10.16.3.80 seen as
+# request.client.host: https://github.com/embeddings-benchmark/mteb/pull/4754), which puts the visitor's in
+# X-Forwarded-For: uvicorn takes the client from there only when the peer is listed here, and http_guard.py
+# bounds bodies per client. An owner's own value wins.
+UPLOAD_PATH = "/gradio_api/upload"
+UPLOAD_FORM_BYTES = 65_536
+"""Room for a multipart form's own headers and boundaries around an uploaded file."""
+SPACES_PROXY_DEFAULTS = {"FORWARDED_ALLOW_IPS": "127.0.0.1,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"}
 
 
 def main() -> None:
@@ -30,7 +38,10 @@ def main() -> None:
 
     import gradio as gr
 
-    from guarded_blocks import GuardedBlocks
+    from starlette.middleware import Middleware
+
+    from guarded_blocks import CALL_V2_ERRORS, GuardedBlocks
+    from http_guard import BodyGuard, GuardLimits
 
     from admin.activity import activity_log
     from admin.tab import build_admin_tab
@@ -45,7 +56,7 @@ def main() -> None:
     from models.inference_api import InferenceApi
     from models.inputs import Limits
     from models.loader import ModelLoadError
-    from models.routes import inference_routes
+    from models.routes import body_limits, inference_routes, refusal_body
     from models.registry import TaskError
     from models.remote import connect
     from models.tab import build_demo_tab, build_unavailable_tab
@@ -106,12 +117,28 @@ def main() -> None:
         with gr.Tab("Admin"):
             build_admin_tab(settings, activity=activity)
 
-    for name, value in GRADIO_ANALYTICS_DEFAULTS.items():
+    for name, value in {**GRADIO_ANALYTICS_DEFAULTS, **(SPACES_PROXY_DEFAULTS if settings.space_host else {})}.items():
         os.environ.setdefault(name, value)
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
     # The lean JSON routes join the FastAPI app that launch() builds, as it starts.
-    lifespan = inference_routes(InferenceApi(predictor, settings.queue_max_size), batcher.submit) if batcher else None
-    demo.launch(mcp_server=settings.mcp_server, app_kwargs={"lifespan": lifespan})
+    api = InferenceApi(predictor, settings.queue_max_size) if batcher else None
+    lifespan = inference_routes(api, batcher.submit) if api else None
+    body_bounds = GuardLimits(
+        settings.max_request_bytes,
+        settings.body_timeout_s,
+        settings.max_bodies_per_client,
+        settings.max_json_depth,
+        settings.max_json_containers,
+    )
+    # Uploads are bounded by MAX_FILE_SIZE, not MAX_REQUEST_BYTES: none at all by default (no file input).
+    upload_bytes = settings.max_file_size + UPLOAD_FORM_BYTES if settings.max_file_size else 0
+    route_max_bytes = {**(body_limits(api) if api else {}), UPLOAD_PATH: upload_bytes}
+    guard = Middleware(BodyGuard, limits=body_bounds, route_max_bytes=route_max_bytes, refusal=refusal_body)
+    demo.launch(
+        mcp_server=settings.mcp_server,
+        max_file_size=settings.max_file_size,
+        app_kwargs={"lifespan": lifespan, "middleware": [guard], "exception_handlers": CALL_V2_ERRORS},
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ the app, whichever tab and route (`/call/<name>`, `/queue/join`, the MCP server)
 - turns an unexpected exception into a `gr.Error` that names the endpoint and the kind of failure
   (never the exception's text, which may hold paths or a visitor's input), and logs it once, in
   one line; a traceback only the first time a kind of failure is seen at a place in the code.
+
+Gradio's keyword route, `POST /gradio_api/call/v2/<name>` with `{"<parameter>": value, ...}`, checks the
+name and the keywords before any event runs, by raising KeyError and TypeError out of the route: a bare
+500 and a traceback each time. `CALL_V2_ERRORS` (FastAPI exception handlers for launch's `app_kwargs`)
+answers those 404 and 422 with Gradio's own message instead, and logs one line.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from gradio.block_function import BlockFunction
 from gradio.utils import get_function_params
 
@@ -101,3 +108,23 @@ class GuardedBlocks(gr.Blocks):
             title="Something went wrong",
             print_exception=False,
         )
+
+
+CALL_V2_ROUTE = "/call/v2/"
+
+
+async def _call_v2_refused(request: Request, error: Exception) -> JSONResponse:
+    path = request.url.path
+    if CALL_V2_ROUTE not in path:
+        raise error  # not this route's: Gradio's usual handling
+    name = path.split(CALL_V2_ROUTE, 1)[1].strip("/")
+    if isinstance(error, KeyError):
+        status, message = 404, f"There is no endpoint /{name}: GET /gradio_api/info lists them."
+    else:  # gradio_client.utils.construct_args: a keyword the endpoint does not take, or one missing
+        status, message = 422, str(error)[:LOGGED_MESSAGE_CHARS]
+    log.warning("POST %s refused (%d): %s", path[:LOGGED_MESSAGE_CHARS], status, message)
+    return JSONResponse({"error": message}, status_code=status)
+
+
+CALL_V2_ERRORS = {KeyError: _call_v2_refused, TypeError: _call_v2_refused}
+"""Exception handlers for `launch(app_kwargs={"exception_handlers": ...})`."""

@@ -78,6 +78,18 @@ class Settings:
     """Each call to INFERENCE_URL gives up after this many seconds."""
     inference_max_wait_s: float = 180.0
     """How long a batch waits in all for INFERENCE_URL to start (503 while scaling up from zero)."""
+    max_request_bytes: int = 2_097_152
+    """Most bytes in a request body to Gradio's routes (/gradio_api/...); the lean routes have their own limit."""
+    body_timeout_s: float = 20.0
+    """Seconds a request body may take to arrive in full; a slower one gets 408."""
+    max_bodies_per_client: int = 16
+    """Request bodies one client address may be sending at once; more get 429."""
+    max_json_depth: int = 32
+    """Deepest nesting of arrays and objects in a JSON body, refused before parsing."""
+    max_json_containers: int = 10_000
+    """Most arrays and objects in a JSON body, refused before parsing."""
+    max_file_size: int = 0
+    """Most bytes in one file uploaded to /gradio_api/upload: the app takes no files."""
     state_dir: str | None = None
     """A mounted Storage Bucket (e.g. "/data") where the Admin tab's activity and start-up diagnostics are kept."""
 
@@ -177,5 +189,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         inference_token=_text(env, "INFERENCE_TOKEN"),
         inference_timeout_s=_number(env, "INFERENCE_TIMEOUT", 60.0, float, 1.0, 3600.0),
         inference_max_wait_s=_number(env, "INFERENCE_MAX_WAIT", 180.0, float, 0.0, 3600.0),
+        max_request_bytes=_number(env, "MAX_REQUEST_BYTES", 2_097_152, int, 1024, 1_073_741_824),
+        body_timeout_s=_number(env, "BODY_TIMEOUT", 20.0, float, 0.1, 3600.0),
+        max_bodies_per_client=_number(env, "MAX_BODIES_PER_CLIENT", 16, int, 1, 100_000),
+        max_json_depth=_number(env, "MAX_JSON_DEPTH", 32, int, 2, 1000),
+        max_json_containers=_number(env, "MAX_JSON_CONTAINERS", 10_000, int, 2, 10_000_000),
+        max_file_size=_number(env, "MAX_FILE_SIZE", 0, int, 0, 1_099_511_627_776),
         state_dir=_text(env, "STATE_DIR"),
     )

@@ -20,6 +20,8 @@ from models.inference_api import BAD_INPUT, NOT_JSON, TOO_LARGE, ApiError, Batch
 Submit = Callable[[BatchItem], Awaitable[BatchResult]]
 ErrorBody = Callable[[ApiError], Any]
 
+INFERENCE_PATH, EMBEDDINGS_PATH = "/inference", "/v1/embeddings"
+
 log = logging.getLogger("app.routes")
 # Enough of an exception's text for the owner to recognise it; a caller's megabyte stays out of the log.
 LOGGED_MESSAGE_CHARS = 300
@@ -59,6 +61,18 @@ async def _read_json(request: Request, max_bytes: int) -> Any:
         raise ApiError(BAD_INPUT, "The body is not valid JSON.") from None
 
 
+def refusal_body(path: str, status: int, message: str) -> dict[str, Any]:
+    """A body refused before it reaches a route (http_guard.py), told in the error format of that route."""
+    error = ApiError(status, message)
+    return _openai_error(error) if path == EMBEDDINGS_PATH else _inference_error(error)
+
+
+def body_limits(api: InferenceApi) -> dict[str, int]:
+    """The most bytes each lean route this app serves takes in a body."""
+    served = {INFERENCE_PATH: api.serves_inference, EMBEDDINGS_PATH: api.serves_embeddings}
+    return {path: api.max_body_bytes for path, serves in served.items() if serves}
+
+
 def inference_routes(api: InferenceApi, submit: Submit) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """A lifespan for `demo.launch(app_kwargs={"lifespan": ...})`: it adds the routes to the FastAPI app
     that launch() builds, at start-up, so they answer from the first request on."""
@@ -92,12 +106,12 @@ def add_inference_routes(app: FastAPI, api: InferenceApi, submit: Submit) -> Non
 
     if api.serves_inference:
 
-        @app.post("/inference", include_in_schema=False)
+        @app.post(INFERENCE_PATH, include_in_schema=False)
         async def inference(request: Request) -> Response:
             return await serve(request, api.inference, _inference_error)
 
     if api.serves_embeddings:
 
-        @app.post("/v1/embeddings", include_in_schema=False)
+        @app.post(EMBEDDINGS_PATH, include_in_schema=False)
         async def embeddings(request: Request) -> Response:
             return await serve(request, api.embeddings, _openai_error)

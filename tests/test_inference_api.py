@@ -135,7 +135,7 @@ def test_a_long_text_is_cut_like_in_the_demo(inference):
     ("body", "status", "message"),
     [
         (b"{not json", 422, "The body is not valid JSON."),
-        (b"[" * 100_000 + b"]" * 100_000, 422, "The body is not valid JSON."),
+        (b"[" * 100_000 + b"]" * 100_000, 413, "The JSON nests deeper than 32 levels."),
         (b'"just a string"', 422, '{"inputs": ..., "parameters": {...}}'),
         (b'{"inputs": 42}', 422, "inputs must be a list of texts"),
         (b'{"inputs": {"source_sentence": "a", "sentences": "b"}}', 422, "inputs.sentences must be a list of texts"),

@@ -48,3 +48,15 @@ def test_the_token_is_not_in_the_settings_repr():
     settings = load_settings({"HF_TOKEN": token})
     assert settings.hf_token == token
     assert token not in repr(settings)
+
+
+def test_request_bounds_default_to_what_the_app_needs_and_an_owner_can_change_them():
+    defaults = load_settings({})
+    assert defaults.max_request_bytes == 2_097_152 and defaults.body_timeout_s == 20.0
+    assert defaults.max_bodies_per_client == 16
+    assert defaults.max_json_depth == 32 and defaults.max_json_containers == 10_000
+    assert defaults.max_file_size == 0
+    changed = load_settings({"MAX_REQUEST_BYTES": "8388608", "BODY_TIMEOUT": "60", "MAX_FILE_SIZE": "1048576"})
+    assert (changed.max_request_bytes, changed.body_timeout_s, changed.max_file_size) == (8_388_608, 60.0, 1_048_576)
+    with pytest.raises(SettingsError, match="BODY_TIMEOUT"):
+        load_settings({"BODY_TIMEOUT": "0"})
