@@ -266,7 +266,9 @@ def driver_minor_behind(s: Subject) -> Found | None:
 _CUDNN_SAYS = (
     r"Loaded runtime CuDNN library:? (?P<loaded>[\d.]+)(?: \(compatibility version \d+\))? but source was compiled with:? (?P<built>\d+(?:\.\d+)*)"
     r"|Found cuDNN version (?P<loaded2>\d+), but JAX was built against version (?P<built2>\d+)"
-    r"|cuDNN version incompatibility: PyTorch was compiled against (?P<built3>\([\d, ]+\)) but (?:linked against|found runtime version) (?P<loaded3>\([\d, ]+\))"
+    # torch's own message has two spaces in "compiled  against": every gap is read as any whitespace.
+    r"|cuDNN\s+version\s+incompatibility:\s+PyTorch\s+was\s+compiled\s+against\s+(?P<built3>\([\d, ]+\))\s+but\s+"
+    r"(?:linked\s+against|found\s+runtime\s+version)\s+(?P<loaded3>\([\d, ]+\))"
     r"|Outdated cuDNN installation found\.\s*Version JAX was built against: (?P<built4>\d+)\s*Minimum supported: (?P<minimum4>\d+)\s*Installed version: (?P<loaded4>\d+)"
 )
 
@@ -283,7 +285,10 @@ def _cudnn_source(s: Subject) -> str:
         owners = [r for r in wheel.required_by if not r.startswith("nvidia-")]
         pulled = f", pulled in by {', '.join(owners)}" if owners else ""
         return f"{wheel.name} {wheel.version} is installed{pulled}"
-    return "no nvidia-cudnn wheel is installed: the cuDNN comes from the system or conda"
+    return (
+        "no nvidia-cudnn wheel is installed: the cuDNN loaded comes from the system or conda, found through "
+        "LD_LIBRARY_PATH or ld.so.conf (`ldconfig -p | grep cudnn`)"
+    )
 
 
 def cudnn_mismatch(s: Subject) -> Found | None:
@@ -311,7 +316,9 @@ def cudnn_mismatch(s: Subject) -> Found | None:
 _MEMORY_SAYS = (
     r"CUDA_ERROR_OUT_OF_MEMORY|CUDA out of memory|out of memory|RESOURCE_EXHAUSTED|cudaErrorMemoryAllocation"
     r"|CUBLAS_STATUS_ALLOC_FAILED|CUBLAS_STATUS_NOT_INITIALIZED|Failed to allocate"
+    r"|ResourceExhaustedError|OOM when allocating"
 )
+"""TensorFlow raises ResourceExhaustedError ("OOM when allocating tensor") when GPU memory runs out."""
 
 
 def _memory_holders(machine: Machine) -> tuple[list[str], str]:
@@ -573,7 +580,30 @@ def cpu_build(s: Subject) -> Found | None:
         "tensorflow": "tf.sysconfig.get_build_info()['is_cuda_build'] is False",
     }[s.component]
     lines = (*(said.lines if said else ()), what)
-    return Found(lines, {"what": said.values["quote"] if said else what})
+    return Found(lines, {"what": said.values["quote"] if said else what, "cpu_fix": _cuda_build_fix(s)})
+
+
+def _cuda_build_fix(s: Subject) -> str:
+    """The CUDA build to install instead: the pinned one, or the newest listed one this driver's CUDA runs."""
+    pinned, driver = s.stack.pinned, s.machine.driver_cuda
+    note = {
+        "torch": "drop any --index-url …/whl/cpu",
+        "jax": "plain `jax` is CPU-only",
+        "tensorflow": "not tensorflow-cpu",
+    }[s.component]
+    if not driver or driver[0] >= pinned.cuda[0]:
+        pypi = "from PyPI it is a CUDA 12.8 build; " if s.component == "torch" else ""
+        return f"use `{pinned.requirement}` in requirements.txt ({pypi}{note})"
+    other = build_for_driver(s.component, driver)
+    if other is None:
+        return (
+            f"the driver supports CUDA {cuda_text(driver)}, too old for every listed {s.title} CUDA build: update the "
+            f"NVIDIA driver to ≥ {MIN_DRIVER.get(pinned.cuda[0], '?')}, then use `{pinned.requirement}` ({note})"
+        )
+    return (
+        f"use {other.how}: {other.label}, a CUDA {other.cuda_text} build this driver (CUDA {cuda_text(driver)}) runs "
+        f"({note}); `{pinned.requirement}` needs a driver ≥ {MIN_DRIVER.get(pinned.cuda[0], '?')}"
+    )
 
 
 def smoke_failed(s: Subject) -> Found | None:

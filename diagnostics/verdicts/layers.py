@@ -57,7 +57,11 @@ FIXES: dict[str, dict[str, str]] = {
         "container": "the host's kernel module ({kernel}) and the libcuda mounted into the container ({dso}) differ: "
         "reboot the host after its driver upgrade (or reload the module there), then restart the container",
         "machine": "the driver was upgraded without reloading its kernel module: reboot, or stop every GPU process and "
-        "reload it (`sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia`)",
+        "reload it (`sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia`); the user-space "
+        "driver and the module must then both be {dso}",
+        "stale-user-space": "the loaded kernel module ({kernel}) is newer than the user-space driver ({dso}), so a "
+        "reboot loads the same pair again: install the user-space libraries of driver {kernel} (the driver package "
+        "whose module is loaded), or install one driver version for both and reboot",
     },
     "uvm-not-loaded": {
         "space": _SPACE_RESTART,
@@ -271,8 +275,36 @@ def module_mismatch_facts(s: Subject) -> Found | None:
         else f"the driver's kernel module and its user-space libraries are different versions: "
         f"{quote_line(said[0] if said else nvml_error or '')}"
     )
+    own = _mismatch_own_words(s, cu_mismatch)
     fix = fix_for("driver-module-mismatch", machine).format(kernel=kernel or "?", dso=dso or "?")
-    return _layer(s, cause, [x for x in lines if x], fix)
+    if machine.context == "machine" and kernel and dso and _release(kernel) > _release(dso):
+        # The module is the newer one: a reboot loads the same module again; the user space is what is stale.
+        fix = FIXES["driver-module-mismatch"]["stale-user-space"].format(kernel=kernel, dso=dso)
+    return _layer(s, cause + own, [x for x in lines if x], fix)
+
+
+_MISMATCH_OWN = (
+    r"kernel version [\d.]+ does not match DSO version [\d.]+|[Ee]rror 803\b[^\n]*|cudaErrorSystemDriverMismatch"
+    r"|unsupported display driver / cuda driver combination"
+)
+"""A framework's own words for the mismatch: JAX quotes both versions as it reads them (515.48.7), torch and
+the runtime say CUDA error 803; the reason quotes them so the owner recognises the message they searched for."""
+
+
+def _mismatch_own_words(s: Subject, cu_mismatch: bool) -> str:
+    hit = machine_wide(lambda sub: _said_line(sub, _MISMATCH_OWN))(s)
+    if hit:
+        return f"; it says: {quote_line(hit.lines[0])}"
+    return "; cuInit returns CUDA_ERROR_SYSTEM_DRIVER_MISMATCH (CUDA error 803)" if cu_mismatch else ""
+
+
+def _said_line(s: Subject, pattern: str) -> Found | None:
+    hit = search_texts(s, pattern)
+    return Found((hit[0],)) if hit else None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def uvm_not_loaded(s: Subject) -> Found | None:

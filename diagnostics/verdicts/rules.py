@@ -154,7 +154,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "cpu-build", F, "the build: torch.version.cuda / jaxlib CUDA plugin or built-in CUDA / TF is_cuda_build", Status.FAIL,
         "{title} is a CPU-only build on a machine with a GPU: {what}",
-        "use `{pin}` in requirements.txt ({cpu_note})", f.cpu_build, situation="installation",
+        "{cpu_fix}", f.cpu_build, situation="installation",
     ),
     Rule(
         "zero-gpu", frozenset({"torch"}), "SPACES_ZERO_GPU; torch is a CUDA build", Status.OK,
