@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.facts import (
@@ -72,8 +73,6 @@ def nvml_line(machine: Machine) -> str:
     return f"NVML: driver {nvml.driver_version}, CUDA ≤ {cuda_text(nvml.driver_cuda)}, {names}" if nvml else ""
 
 
-
-
 _PRESCRIBED_PIN = re.compile(r"\b(?:pin|use|add|install)\s+`([A-Za-z0-9_.-]+)(?:\[([^\]]*)\])?==([^`\s]+)`")
 
 
@@ -113,3 +112,42 @@ def pip_libraries_for(framework: str, machine: Machine) -> list[str]:
     return [
         lib.name for lib in libraries if framework in lib.needed_by and any(c.source == "pip" for c in lib.candidates)
     ]
+
+
+_CUDA_LIBRARIES = {
+    # name as frameworks write it -> (pip wheel without its CUDA line, directory under site-packages)
+    "cudnn": ("nvidia-cudnn", "nvidia/cudnn/lib"),
+    "cublas": ("nvidia-cublas", "nvidia/cublas/lib"),
+    "cusparse": ("nvidia-cusparse", "nvidia/cusparse/lib"),
+    "cusolver": ("nvidia-cusolver", "nvidia/cusolver/lib"),
+    "cufft": ("nvidia-cufft", "nvidia/cufft/lib"),
+    "curand": ("nvidia-curand", "nvidia/curand/lib"),
+    "nvrtc": ("nvidia-cuda-nvrtc", "nvidia/cuda_nvrtc/lib"),
+    "cudart": ("nvidia-cuda-runtime", "nvidia/cuda_runtime/lib"),
+    "nvjitlink": ("nvidia-nvjitlink", "nvidia/nvjitlink/lib"),
+    "nccl": ("nvidia-nccl", "nvidia/nccl/lib"),
+    "cupti": ("nvidia-cuda-cupti", "nvidia/cuda_cupti/lib"),
+}
+_LIBRARY_NAMED = re.compile(r"\b(?:lib)?(" + "|".join(_CUDA_LIBRARIES) + r")", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CudaLibrary:
+    """A CUDA library a framework's message names, and the pip wheel that ships it."""
+
+    name: str
+    """As the message writes it, e.g. "cuSPARSE" or "libnvrtc"."""
+    wheel: str
+    """e.g. "nvidia-cusparse-cu12": the installed wheel's name, else the one for the framework's CUDA line."""
+    directory: str
+    """Where that wheel puts it under site-packages, e.g. "nvidia/cusparse/lib"."""
+
+
+def named_library(line: str, machine: Machine, cuda_major: int) -> CudaLibrary | None:
+    """The CUDA library `line` names (cuSPARSE, libnvrtc.so…), with its wheel; None when it names none."""
+    match = _LIBRARY_NAMED.search(line)
+    if not match:
+        return None
+    stem, directory = _CUDA_LIBRARIES[match.group(1).lower()]
+    installed = [w.name for w in (machine.wheels.nvidia if machine.wheels else []) if w.name.startswith(stem + "-cu")]
+    return CudaLibrary(match.group(0), installed[0] if installed else f"{stem}-cu{cuda_major}", directory)

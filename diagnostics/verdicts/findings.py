@@ -30,6 +30,7 @@ from diagnostics.verdicts.evidence import (
     BROKEN_INSTALL,
     HARMLESS,
     is_healthy,
+    named_library,
     nvml_line,
     pip_libraries_for,
     quote_line,
@@ -67,7 +68,9 @@ def not_installed(s: Subject) -> Found | None:
 
 # --- Rule tests: the host --------------------------------------------------------------------------------------
 
-_HOST_NOT_READY = r"CUDA_ERROR_SYSTEM_NOT_READY|system not yet initialized|cudaErrorSystemNotReady|[Ff]abric ?[Mm]anager"
+_HOST_NOT_READY = (
+    r"CUDA_ERROR_SYSTEM_NOT_READY|system not yet initialized|cudaErrorSystemNotReady|[Ff]abric ?[Mm]anager"
+)
 _HARDWARE_FAULT = r"uncorrectable ECC|ECC_UNCORRECTABLE|\bXid\b|fallen off the bus|CUDA_ERROR_ECC"
 _NOT_INITIALIZED = (
     r"CUDA_ERROR_NOT_INITIALIZED|CUDA driver initialization failed|cudaErrorInitializationError"
@@ -167,7 +170,9 @@ _LIBRARY_TROUBLE = (
 def _shadowing_dirs(machine: Machine) -> list[str]:
     """LD_LIBRARY_PATH entries with CUDA libraries outside the pip wheels (those live in site-packages/nvidia)."""
     value = machine.env.get("LD_LIBRARY_PATH", "")
-    return list(dict.fromkeys(d for d in value.split(":") if d and _SYSTEM_LIB_DIR.search(d) and "site-packages" not in d))
+    return list(
+        dict.fromkeys(d for d in value.split(":") if d and _SYSTEM_LIB_DIR.search(d) and "site-packages" not in d)
+    )
 
 
 def ld_library_path(s: Subject) -> Found | None:
@@ -266,7 +271,9 @@ def driver_minor_behind(s: Subject) -> Found | None:
 _CUDNN_SAYS = (
     r"Loaded runtime CuDNN library:? (?P<loaded>[\d.]+)(?: \(compatibility version \d+\))? but source was compiled with:? (?P<built>\d+(?:\.\d+)*)"
     r"|Found cuDNN version (?P<loaded2>\d+), but JAX was built against version (?P<built2>\d+)"
-    r"|cuDNN version incompatibility: PyTorch was compiled against (?P<built3>\([\d, ]+\)) but (?:linked against|found runtime version) (?P<loaded3>\([\d, ]+\))"
+    # torch's own message has two spaces in "compiled  against": every gap is read as any whitespace.
+    r"|cuDNN\s+version\s+incompatibility:\s+PyTorch\s+was\s+compiled\s+against\s+(?P<built3>\([\d, ]+\))\s+but\s+"
+    r"(?:linked\s+against|found\s+runtime\s+version)\s+(?P<loaded3>\([\d, ]+\))"
     r"|Outdated cuDNN installation found\.\s*Version JAX was built against: (?P<built4>\d+)\s*Minimum supported: (?P<minimum4>\d+)\s*Installed version: (?P<loaded4>\d+)"
 )
 
@@ -283,7 +290,10 @@ def _cudnn_source(s: Subject) -> str:
         owners = [r for r in wheel.required_by if not r.startswith("nvidia-")]
         pulled = f", pulled in by {', '.join(owners)}" if owners else ""
         return f"{wheel.name} {wheel.version} is installed{pulled}"
-    return "no nvidia-cudnn wheel is installed: the cuDNN comes from the system or conda"
+    return (
+        "no nvidia-cudnn wheel is installed: the cuDNN loaded comes from the system or conda, found through "
+        "LD_LIBRARY_PATH or ld.so.conf (`ldconfig -p | grep cudnn`)"
+    )
 
 
 def cudnn_mismatch(s: Subject) -> Found | None:
@@ -311,7 +321,9 @@ def cudnn_mismatch(s: Subject) -> Found | None:
 _MEMORY_SAYS = (
     r"CUDA_ERROR_OUT_OF_MEMORY|CUDA out of memory|out of memory|RESOURCE_EXHAUSTED|cudaErrorMemoryAllocation"
     r"|CUBLAS_STATUS_ALLOC_FAILED|CUBLAS_STATUS_NOT_INITIALIZED|Failed to allocate"
+    r"|ResourceExhaustedError|OOM when allocating"
 )
+"""TensorFlow raises ResourceExhaustedError ("OOM when allocating tensor") when GPU memory runs out."""
 
 
 def _memory_holders(machine: Machine) -> tuple[list[str], str]:
@@ -327,7 +339,11 @@ def _memory_holders(machine: Machine) -> tuple[list[str], str]:
 
 def _memory_env(machine: Machine) -> str:
     env = machine.env
-    shown = [f"{k}={env[k]}" for k in ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION", "TF_FORCE_GPU_ALLOW_GROWTH") if k in env]
+    shown = [
+        f"{k}={env[k]}"
+        for k in ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION", "TF_FORCE_GPU_ALLOW_GROWTH")
+        if k in env
+    ]
     return f" (now {', '.join(shown)})" if shown else ""
 
 
@@ -447,20 +463,32 @@ def installed_release(s: Subject) -> str | None:
     return re.sub(r"\+cu\d+$", "", version) if version else None
 
 
+def _jax_versions(s: Subject) -> dict[str, str]:
+    """jax, jaxlib and the CUDA plugins as installed: from the probe, else from the wheels' metadata (a probe
+    that crashed, e.g. a segfault from a plugin built for another jaxlib, still leaves the versions readable)."""
+    info, wheels = s.info, s.machine.wheels
+    versions: dict[str, str | None] = {}
+    if isinstance(info, JaxInfo) and info.installed:
+        versions = {"jax": info.version, "jaxlib": info.jaxlib_version}
+        versions |= {p["name"]: p.get("version") for p in info.cuda_plugins}
+    elif wheels and wheels.frameworks:
+        versions = {k: v for k, v in wheels.frameworks.items() if k in {"jax", "jaxlib"} or k.startswith("jax-cuda")}
+    return {k: re.sub(r"\+.*$", "", v) for k, v in versions.items() if v}
+
+
 def jax_skew(s: Subject) -> Found | None:
-    info = s.info
-    if not isinstance(info, JaxInfo) or not info.installed or s.view.sees_gpu(info):
+    releases = _jax_versions(s)
+    if not releases:
         return None
-    versions = {"jax": info.version, "jaxlib": info.jaxlib_version}
-    versions |= {p["name"]: p.get("version") for p in info.cuda_plugins}
-    releases = {k: re.sub(r"\+.*$", "", v) for k, v in versions.items() if v}
     said = quoted_hit(s, JAX_SKEW_SAYS)
     # jax may be newer than jaxlib (down to its minimum); jaxlib newer than jax, or a CUDA plugin that is not
-    # exactly jaxlib's version, is a broken set.
+    # exactly jaxlib's version, is a broken set: the [cuda12] extra pins the plugin to jaxlib's version, and a
+    # plugin of another release loads with missing handlers, or crashes the process, even where JAX lists the GPU.
     lib = releases.get("jaxlib")
     plugins = {v for k, v in releases.items() if k.startswith("jax-cuda")}
     newer = lib and releases.get("jax") and _release(lib) > _release(releases["jax"])
-    if not (said or newer or (lib and plugins - {lib})):
+    plugin_skew = bool(lib and plugins - {lib})
+    if not (plugin_skew or ((said or newer) and not is_healthy(s))):
         return None
     shown = ", ".join(f"{k} {v}" for k, v in releases.items())
     return Found(
@@ -475,7 +503,9 @@ def _release(version: str) -> tuple[int, ...]:
 
 JAX_SKEW_SAYS = (
     r"jaxlib version [\d.]+ is (?:newer than and )?incompatible with jax|jax requires jaxlib version"
-    r"|jaxlib is version [\d.]+, but this version of jax requires|plugin version [\d.]+ is not compatible with jaxlib"
+    r"|jaxlib is version [\d.]+, but this version of jax requires"
+    r"|plugin \S* ?version [\d.]+ (?:is installed,\s*but it )?is not compatible with (?:the installed )?jaxlib"
+    r"|Mismatched PJRT plugin PJRT API version[^\n]*"
 )
 
 
@@ -492,37 +522,80 @@ def _framework_wheels(s: Subject) -> list[str]:
 
 _LIBS_MISSING = (
     r"cannot open shared object file|Could not load (?:dynamic )?library|Cannot dlopen some GPU libraries"
-    r"|Unable to load (?:cuDNN|cuBLAS|cuFFT|cuSPARSE)|Could not find cuda drivers"
+    r"|Unable to load (?:cuDNN|cuBLAS|cuFFT|cuSPARSE|cuSOLVER)|Could not find cuda drivers"
+    r"|library was not found|not found in the system path"
 )
+"""A CUDA library that does not load: a loader error, or the framework's own "not found" for it."""
 
 
 def cuda_libs_not_found(s: Subject) -> Found | None:
-    """The pip wheels are there and the framework is the version they belong to, yet a library does not load:
-    pinning or reinstalling changes nothing; where the loader looks does."""
+    """A CUDA library does not load. With the pip wheels there, pinning or reinstalling changes nothing; where
+    the loader looks does. Without them (a tool that skipped torch's or the plugin's dependencies), the fix is the
+    build that brings them."""
+    info = s.info
+    if not isinstance(info, FrameworkInfo) or not info.installed or is_healthy(s):
+        return None
     on_disk = pip_libraries_for(s.component, s.machine)
     # TensorFlow's wheel metadata names its [and-cuda] wheels whether the extra was installed or not: only the
     # library probe's files show they are there. JAX's plugin and torch require theirs outright.
     wheels = on_disk or (_framework_wheels(s) if s.component != "tensorflow" else [])
-    if not wheels or is_healthy(s) or (not on_disk and installed_release(s) != s.stack.pinned.version):
-        return None
     said = quoted_hit(s, _LIBS_MISSING)
     if not said:
         return None
+    library = named_library(said.lines[0], s.machine, s.stack.pinned.cuda[0])
+    if not wheels and (s.component == "tensorflow" or library is None):
+        return None  # TensorFlow's missing [and-cuda] libraries are tf-cannot-dlopen's; an unnamed library is no one's
     driver = s.machine.driver
+    libraries = driver.libraries or [] if driver else []
     shadowed = [
         f"{lib.name} loads from {lib.winner}"
-        for lib in (driver.libraries or [] if driver else [])
+        for lib in libraries
         if lib.winner and any(c.source == "pip" for c in lib.candidates) and "site-packages" not in lib.winner
     ]
-    fix = (
-        f"the pip copies lose: {'; '.join(shadowed)}: remove those directories from LD_LIBRARY_PATH / ld.so.conf"
-        if shadowed
-        else "check that the wheels' files exist (`pip show -f nvidia-cudnn-cu12`, `ls site-packages/nvidia/*/lib`) "
-        "and that nothing (LD_LIBRARY_PATH, conda's lib, a Dockerfile ENV) points the loader elsewhere; a file listed but "
-        "missing means a broken install: `pip install --force-reinstall --no-cache-dir` that wheel"
-    )
-    shown = ", ".join(wheels[:3]) + ("…" if len(wheels) > 3 else "")
-    return Found((*said.lines, *shadowed), {**said.values, "wheels": shown, "libs_fix": fix})
+    unreached = [
+        c.path
+        for lib in libraries
+        if lib.winner is None and s.component in lib.needed_by
+        for c in lib.candidates
+        if c.source == "pip"
+    ]
+    if not wheels:
+        state = ": the nvidia-* wheels that provide them are not installed"
+        ships = f"{library.wheel} ships {library.name}"
+        fix = (
+            f"use `{s.stack.requirement}` in requirements.txt: from PyPI it depends on the nvidia-* wheels ({ships}), "
+            "which this installation lacks"
+            if installed_release(s) != s.stack.pinned.version
+            else f"the nvidia-* wheels `{s.stack.requirement}` depends on are missing ({ships}): let pip install its "
+            "dependencies (no --no-deps, no tool that skips them); `pip check` lists what is missing"
+        )
+    elif shadowed:
+        state = f" although the pip wheels are installed ({_shown(wheels)})"
+        fix = f"the pip copies lose: {'; '.join(shadowed)}: remove those directories from LD_LIBRARY_PATH / ld.so.conf"
+    elif unreached:
+        state = f" although the pip wheels are installed ({_shown(wheels)})"
+        fix = (
+            f"the loader does not look where the wheel put it ({unreached[0]}): install {s.title} and the nvidia-* "
+            "wheels into one site-packages (a venv split into lib and lib64 separates them), or add that directory "
+            "to LD_LIBRARY_PATH"
+        )
+    else:
+        state = f" although the pip wheels are installed ({_shown(wheels)})"
+        where = (
+            f"{library.wheel} puts {library.name} in site-packages/{library.directory}"
+            if library
+            else ("the nvidia-* wheels put their libraries in site-packages/nvidia/*/lib")
+        )
+        fix = (
+            f"{where}: check the files are there (`pip show -f {library.wheel if library else 'nvidia-cudnn-cu12'}`) "
+            "and that nothing points the loader elsewhere first: LD_LIBRARY_PATH, LD_PRELOAD, CUDA_HOME, conda's lib, "
+            "a Dockerfile ENV; on a cluster, a module's CUDA paths"
+        )
+    return Found((*said.lines, *shadowed), {**said.values, "libs_state": state, "libs_fix": fix})
+
+
+def _shown(wheels: list[str]) -> str:
+    return ", ".join(wheels[:3]) + ("…" if len(wheels) > 3 else "")
 
 
 def broken_by_mixed_wheels(s: Subject) -> Found | None:
@@ -557,7 +630,9 @@ def no_gpu(s: Subject) -> Found | None:
         if s.machine.on_spaces or s.machine.hardware != "this machine"
         else "this machine (no NVIDIA driver, no /dev/nvidia*)"
     )
-    return Found((f"NVML: {s.machine.nvml.error}",) if s.machine.nvml and s.machine.nvml.error else (), {"where": where})
+    return Found(
+        (f"NVML: {s.machine.nvml.error}",) if s.machine.nvml and s.machine.nvml.error else (), {"where": where}
+    )
 
 
 def cpu_build(s: Subject) -> Found | None:
@@ -573,7 +648,30 @@ def cpu_build(s: Subject) -> Found | None:
         "tensorflow": "tf.sysconfig.get_build_info()['is_cuda_build'] is False",
     }[s.component]
     lines = (*(said.lines if said else ()), what)
-    return Found(lines, {"what": said.values["quote"] if said else what})
+    return Found(lines, {"what": said.values["quote"] if said else what, "cpu_fix": _cuda_build_fix(s)})
+
+
+def _cuda_build_fix(s: Subject) -> str:
+    """The CUDA build to install instead: the pinned one, or the newest listed one this driver's CUDA runs."""
+    pinned, driver = s.stack.pinned, s.machine.driver_cuda
+    note = {
+        "torch": "drop any --index-url …/whl/cpu",
+        "jax": "plain `jax` is CPU-only",
+        "tensorflow": "not tensorflow-cpu",
+    }[s.component]
+    if not driver or driver[0] >= pinned.cuda[0]:
+        pypi = "from PyPI it is a CUDA 12.8 build; " if s.component == "torch" else ""
+        return f"use `{pinned.requirement}` in requirements.txt ({pypi}{note})"
+    other = build_for_driver(s.component, driver)
+    if other is None:
+        return (
+            f"the driver supports CUDA {cuda_text(driver)}, too old for every listed {s.title} CUDA build: update the "
+            f"NVIDIA driver to ≥ {MIN_DRIVER.get(pinned.cuda[0], '?')}, then use `{pinned.requirement}` ({note})"
+        )
+    return (
+        f"use {other.how}: {other.label}, a CUDA {other.cuda_text} build this driver (CUDA {cuda_text(driver)}) runs "
+        f"({note}); `{pinned.requirement}` needs a driver ≥ {MIN_DRIVER.get(pinned.cuda[0], '?')}"
+    )
 
 
 def smoke_failed(s: Subject) -> Found | None:
@@ -585,7 +683,9 @@ def smoke_failed(s: Subject) -> Found | None:
 
 
 def dlopen(s: Subject) -> Found | None:
-    return quoted_hit(s, r"Could not load dynamic library '[^']+'[^\n]*") or quoted_hit(s, r"Cannot dlopen some GPU libraries")
+    return quoted_hit(s, r"Could not load dynamic library '[^']+'[^\n]*") or quoted_hit(
+        s, r"Cannot dlopen some GPU libraries"
+    )
 
 
 def mixed(s: Subject) -> Found | None:
@@ -646,7 +746,12 @@ def gpu_ok(s: Subject) -> Found | None:
     migs = f"; MIG enabled ({len(_mig_gpus(machine))} GPU)" if _mig_gpus(machine) else ""
     failed = sorted({k for g in machine.gpus for k in g.errors})
     queries = f"; NVML could not read: {', '.join(failed)}" if failed else ""
-    return Found((), {"summary": f"{len(machine.gpus)}× {names} on {machine.hardware}, driver {nvml.driver_version}{cuda}{migs}{queries}"})
+    return Found(
+        (),
+        {
+            "summary": f"{len(machine.gpus)}× {names} on {machine.hardware}, driver {nvml.driver_version}{cuda}{migs}{queries}"
+        },
+    )
 
 
 def wheels_mixed(s: Subject) -> Found | None:
@@ -691,7 +796,9 @@ def _culprits(wheels: WheelsInfo) -> str:
     )
     for owner in owners:
         if owner == "torch":
-            fixes.append(f"torch {wheels.frameworks.get('torch', '')} pulls CUDA 13 wheels: pin `{STACK['torch'].requirement}`")
+            fixes.append(
+                f"torch {wheels.frameworks.get('torch', '')} pulls CUDA 13 wheels: pin `{STACK['torch'].requirement}`"
+            )
         elif owner.startswith("jax-cuda13"):
             fixes.append(f"replace jax[cuda13] with `{STACK['jax'].requirement}`")
         else:
@@ -701,5 +808,3 @@ def _culprits(wheels: WheelsInfo) -> str:
         + ", ".join(f"`{STACK[k].requirement}`" for k in FRAMEWORKS)
         + " and no CUDA 13 wheel"
     )
-
-

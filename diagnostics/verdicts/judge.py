@@ -38,11 +38,6 @@ def _values(subject: Subject) -> dict[str, Any]:
         "pinned_archs": stack.pinned.arch_text if stack else "",
         "mixed_hint": "; remove the CUDA 13 wheels first (see CUDA wheels)" if machine.mixed_wheels else "",
         "smoke": smoke_note(info) if isinstance(info, FrameworkInfo) else "",
-        "cpu_note": {
-            "torch": "from PyPI it is a CUDA 12.8 build; drop any --index-url …/whl/cpu",
-            "jax": "plain `jax` is CPU-only",
-            "tensorflow": "not tensorflow-cpu",
-        }.get(subject.component, ""),
     }
     need = stack.pinned.cuda if stack else None
     values["driver_fix"] = (

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from diagnostics.facts import DeviceNode, DriverInfo, FrameworkInfo
 from diagnostics.registry import FRAMEWORKS
 from diagnostics.verdicts import findings
-from diagnostics.verdicts.evidence import HARMLESS, framework_failing, quote_line, search_texts
+from diagnostics.verdicts.evidence import HARMLESS, framework_failing, named_library, quote_line, search_texts
 from diagnostics.verdicts.machine import Machine, Subject, texts_of
 from diagnostics.verdicts.model import Found, LayerCheck, Status
 
@@ -57,7 +57,11 @@ FIXES: dict[str, dict[str, str]] = {
         "container": "the host's kernel module ({kernel}) and the libcuda mounted into the container ({dso}) differ: "
         "reboot the host after its driver upgrade (or reload the module there), then restart the container",
         "machine": "the driver was upgraded without reloading its kernel module: reboot, or stop every GPU process and "
-        "reload it (`sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia`)",
+        "reload it (`sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia`); the user-space "
+        "driver and the module must then both be {dso}",
+        "stale-user-space": "the loaded kernel module ({kernel}) is newer than the user-space driver ({dso}), so a "
+        "reboot loads the same pair again: install the user-space libraries of driver {kernel} (the driver package "
+        "whose module is loaded), or install one driver version for both and reboot",
     },
     "uvm-not-loaded": {
         "space": _SPACE_RESTART,
@@ -73,10 +77,18 @@ FIXES: dict[str, dict[str, str]] = {
         "machine": "the driver creates the nodes when it loads: `sudo nvidia-modprobe -u -c=0` or "
         "`sudo modprobe nvidia`, or reboot",
     },
+    "uvm-node-missing": {
+        "space": _SPACE_RESTART,
+        "container": "pass every GPU node into the container: `--gpus all` (the NVIDIA runtime adds /dev/nvidia-uvm), "
+        "or add `--device /dev/nvidia-uvm` next to the other --device flags",
+        "machine": "create the node: `sudo nvidia-modprobe -u -c=0` (makes /dev/nvidia-uvm), or reboot",
+    },
     "device-node-permission": {
         "space": _SPACE_RESTART,
         "container": "the container may not open {nodes}: pass the GPUs with `--gpus all` instead of bare "
-        "`--device` flags; after `systemctl daemon-reload` on a cgroup-v2 host, restart the container",
+        "`--device` flags; after `systemctl daemon-reload` on a cgroup-v2 host, restart the container; if it works "
+        "with --privileged, SELinux or AppArmor labels deny the nodes (`ls -Z /dev/nvidia*`; on SELinux hosts "
+        "`--security-opt label=type:nvidia_container_t` or the nvidia-container SELinux policy)",
         "machine": "let this user open {nodes}: add it to the group that owns them (`ls -l /dev/nvidia*`, usually "
         "`sudo usermod -aG video $USER`, then log in again), or fix the udev rule / NVreg_DeviceFileMode",
     },
@@ -230,6 +242,10 @@ def kernel_module_not_loaded(s: Subject) -> Found | None:
     nvml_says = bool(machine.nvml and re.search(r"Driver Not Loaded|DriverNotLoaded", machine.nvml.error or ""))
     if not _applies(s) or (module is None and not nvml_says) or (module and module.loaded) or machine.context == "wsl":
         return None
+    if machine.context == "container" and driver.device_nodes == []:
+        # Without GPU nodes the container got no GPU: that is the first thing to fix, and it is what decides here;
+        # whether the host's module is loaded cannot be read from inside (a WSL 2 host never has one).
+        return None
     expected = [f for f in _gpu_expected(machine) if not f.startswith("kernel module")]
     if not expected:
         return None
@@ -271,8 +287,37 @@ def module_mismatch_facts(s: Subject) -> Found | None:
         else f"the driver's kernel module and its user-space libraries are different versions: "
         f"{quote_line(said[0] if said else nvml_error or '')}"
     )
+    own = _mismatch_own_words(s, cu_mismatch)
     fix = fix_for("driver-module-mismatch", machine).format(kernel=kernel or "?", dso=dso or "?")
-    return _layer(s, cause, [x for x in lines if x], fix)
+    if machine.context == "machine" and kernel and dso and _release(kernel) > _release(dso):
+        # The module is the newer one: a reboot loads the same module again; the user space is what is stale.
+        fix = FIXES["driver-module-mismatch"]["stale-user-space"].format(kernel=kernel, dso=dso)
+    return _layer(s, cause + own, [x for x in lines if x], fix)
+
+
+_MISMATCH_OWN = (
+    r"kernel version [\d.]+ does not match DSO version [\d.]+|[Ee]rror 803\b[^\n]*|cudaErrorSystemDriverMismatch"
+    r"|unsupported display driver / cuda driver combination"
+)
+"""A framework's own words for the mismatch: JAX quotes both versions as it reads them (515.48.7), torch and
+the runtime say CUDA error 803; the reason quotes them so the owner recognises the message they searched for."""
+
+
+def _mismatch_own_words(s: Subject, cu_mismatch: bool) -> str:
+    hit = machine_wide(lambda sub: _said_line(sub, _MISMATCH_OWN))(s)
+    if hit:
+        return f"; it says: {quote_line(hit.lines[0])}"
+    return "; cuInit returns CUDA_ERROR_SYSTEM_DRIVER_MISMATCH (CUDA error 803)" if cu_mismatch else ""
+
+
+def _said_line(s: Subject, pattern: str) -> Found | None:
+    """Just the words that matched, not the whole line: torch wraps error 803 in a long preamble."""
+    hit = search_texts(s, pattern)
+    return Found((hit[1].group(0),)) if hit else None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def uvm_not_loaded(s: Subject) -> Found | None:
@@ -284,7 +329,14 @@ def uvm_not_loaded(s: Subject) -> Found | None:
         return None
     by_modules = driver.modules is not None and "nvidia" in driver.modules and "nvidia_uvm" not in driver.modules
     paths = {n.path for n in driver.device_nodes or ()}
-    by_nodes = "/dev/nvidiactl" in paths and "/dev/nvidia-uvm" not in paths
+    # A missing node says the module is not loaded only where nothing says it is: a container may just not have
+    # been given the node (device-nodes-missing).
+    by_nodes = (
+        "/dev/nvidiactl" in paths
+        and "/dev/nvidia-uvm" not in paths
+        and driver.modules is None
+        and machine.context != "container"
+    )
     if not (by_modules or by_nodes):
         return None
     lines = [
@@ -298,13 +350,39 @@ def uvm_not_loaded(s: Subject) -> Found | None:
 
 def device_nodes_missing(s: Subject) -> Found | None:
     driver, machine = _driver(s.machine), s.machine
-    if not _applies(s) or driver.device_nodes is None or driver.device_nodes or machine.context == "wsl":
+    if not _applies(s) or driver.device_nodes is None or machine.context == "wsl":
         return None
+    if driver.device_nodes:
+        return _uvm_node_missing(s)
     expected = [f for f in _gpu_expected(machine) if not f.startswith("device nodes")]
     if not expected:
         return None
     cause = "no /dev/nvidia* device nodes exist" + (" in this container" if machine.context == "container" else "")
-    return _layer(s, cause, ["/dev/nvidia*: none", *expected], fix_for("device-nodes-missing", machine))
+    fix = fix_for("device-nodes-missing", machine)
+    if machine.context == "container":
+        fix += (
+            "; if the host has no NVIDIA GPU, nothing is wrong: CUDA base images set NVIDIA_VISIBLE_DEVICES themselves"
+        )
+    return _layer(s, cause, ["/dev/nvidia*: none", *expected], fix)
+
+
+def _uvm_node_missing(s: Subject) -> Found | None:
+    """/dev/nvidiactl is there but /dev/nvidia-uvm is not, while nvidia_uvm is loaded (or, in a container, the
+    host's modules cannot tell): the node was not created, or not passed into the container."""
+    driver, machine = _driver(s.machine), s.machine
+    paths = {n.path for n in driver.device_nodes or ()}
+    uvm_loaded = driver.modules is not None and "nvidia_uvm" in driver.modules
+    if "/dev/nvidiactl" not in paths or "/dev/nvidia-uvm" in paths:
+        return None
+    if not (uvm_loaded or (machine.context == "container" and driver.modules is None)):
+        return None
+    where = " in this container" if machine.context == "container" else ""
+    cause = f"/dev/nvidia-uvm is missing{where} although the nvidia_uvm module is " + (
+        "loaded" if uvm_loaded else "not known to be absent"
+    )
+    fix = FIXES["uvm-node-missing"].get(machine.context) or FIXES["uvm-node-missing"]["machine"]
+    lines = ["/dev/nvidia-uvm: absent", f"/proc/modules: {', '.join(driver.modules)}" if uvm_loaded else ""]
+    return _layer(s, cause, [*(x for x in lines if x), _libcuda_line(machine)], fix)
 
 
 def _denied(nodes: list[DeviceNode] | None) -> list[DeviceNode]:
@@ -361,6 +439,14 @@ def wsl_libcuda(s: Subject) -> Found | None:
         else "under WSL, libcuda from /usr/lib/wsl/lib "
         + ("is not found" if lib.path is None else f"fails: cuInit {lib.cu_init}")
     )
+    release = driver.context.kernel_release if driver.context else None
+    if release and re.search(r"-Microsoft$", release) and "standard" not in release:
+        # WSL 1 kernels are 4.4.0-<build>-Microsoft; only WSL 2 (…-microsoft-standard-WSL2) passes the GPU through.
+        cause = f"this distro runs under WSL 1 (kernel {release}): it has no GPU, no libcuda in /usr/lib/wsl/lib"
+        fix = "convert the distro to WSL 2 in Windows: `wsl --set-version <distro> 2` (`wsl -l -v` lists them); " + (
+            fix_for("wsl-libcuda", machine)
+        )
+        return _layer(s, cause, [_libcuda_line(machine), f"kernel release {release}"], fix)
     return _layer(s, cause, [_libcuda_line(machine)], fix_for("wsl-libcuda", machine))
 
 
@@ -657,13 +743,22 @@ def unexplained(s: Subject) -> Found | None:
         return None
     if not s.machine.gpu_present:
         return None
-    hits = [t for t in s.texts if re.search(r"CUDA|GPU|cuInit|cuda|gpu|device", t)][:2]
+    # A line naming a CUDA library says more than JAX's generic "falling back to cpu": quote those first.
+    relevant = [t for t in s.texts if re.search(r"CUDA|GPU|cuInit|cuda|gpu|device|\.so\b", t)]
+    hits = sorted(relevant, key=lambda t: named_library(t, s.machine, s.stack.pinned.cuda[0]) is None)[:2]
     fallback = getattr(info, "default_backend", None)
     said = " / ".join(quote_line(t) for t in hits) or (
         f"default backend {fallback}" if fallback else "it lists no GPU device and prints nothing about it"
     )
     lower = "; ".join(f"{k}: {v}" for k, v in layer_facts(s.machine).items() if v) or "not probed"
+    library = next((lib for t in hits if (lib := named_library(t, s.machine, s.stack.pinned.cuda[0]))), None)
+    first = (
+        f"0) it names {library.name}: which copy loads? `pip show -f {library.wheel}` (and which package pins "
+        f"it), then every LD_LIBRARY_PATH entry that holds another copy; "
+        if library
+        else ""
+    )
     return Found(
         (*hits, *(f"{k}: {v}" for k, v in layer_facts(s.machine).items() if v)),
-        {"quote": said, "layers": lower, "checklist": checklist(s.machine, s.component)},
+        {"quote": said, "layers": lower, "checklist": first + checklist(s.machine, s.component)},
     )

@@ -83,9 +83,14 @@ def _jax_plugins(info: JaxInfo) -> list[str]:
 
 
 def _jax_built(info: JaxInfo) -> tuple[int, int] | None:
-    majors = [int(m) for p in _jax_plugins(info) for m in re.findall(r"cuda(\d+)", p)]
+    """The CUDA the installed plugin was built for. Only the pinned release's minor is known; for any other
+    release only its major is (the plugin's name), so no rule compares against a minor it cannot know."""
+    plugins = [p for p in info.cuda_plugins if p["name"].endswith("-plugin")]
+    majors = [int(m) for p in plugins for m in re.findall(r"cuda(\d+)", p["name"])]
     if majors:
-        return STACK["jax"].pinned.cuda if max(majors) == STACK["jax"].pinned.cuda[0] else (max(majors), 0)
+        pinned = STACK["jax"].pinned
+        same_release = all(p.get("version") == pinned.version for p in plugins)
+        return pinned.cuda if max(majors) == pinned.cuda[0] and same_release else (max(majors), 0)
     match = re.search(r"\+cuda(\d+)", info.jaxlib_version or "")
     return (int(match.group(1)), 0) if match else None
 
