@@ -49,7 +49,9 @@ def main() -> None:
     from models.remote import BackendCheck, connect
     from models.tab import build_demo_tab, build_unavailable_tab
 
-    limits = Limits(settings.max_input_chars, settings.max_candidates)
+    limits = Limits(
+        settings.max_input_chars, settings.max_candidates, settings.max_embedding_inputs, settings.max_embedding_chars
+    )
     try:
         if settings.inference_url:
             # No model here: the Demo's batches go to the remote server (models/remote.py).
@@ -109,7 +111,14 @@ def main() -> None:
         os.environ.setdefault(name, value)
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
     # The lean JSON routes join the FastAPI app that launch() builds, as it starts.
-    lifespan = inference_routes(InferenceApi(predictor, settings.queue_max_size), batcher.submit) if batcher else None
+    lifespan = None
+    if batcher:
+        api = InferenceApi(predictor, settings.queue_max_size)
+        lifespan = inference_routes(api, api.submit_through(batcher.submit_all))
+    if settings.mcp_server:
+        from json_mcp import use_json_mcp_server
+
+        use_json_mcp_server()
     demo.launch(mcp_server=settings.mcp_server, app_kwargs={"lifespan": lifespan})
 
 

@@ -48,3 +48,11 @@ def test_the_token_is_not_in_the_settings_repr():
     settings = load_settings({"HF_TOKEN": token})
     assert settings.hf_token == token
     assert token not in repr(settings)
+
+
+def test_embedding_requests_have_limits_of_their_own():
+    assert (load_settings({}).max_embedding_inputs, load_settings({}).max_embedding_chars) == (2048, 1_000_000)
+    settings = load_settings({"MAX_EMBEDDING_INPUTS": "100", "MAX_EMBEDDING_CHARS": "5000"})
+    assert (settings.max_embedding_inputs, settings.max_embedding_chars) == (100, 5000)
+    with pytest.raises(SettingsError, match="MAX_EMBEDDING_INPUTS"):
+        load_settings({"MAX_EMBEDDING_INPUTS": "0"})
