@@ -55,13 +55,13 @@ class Batcher(Generic[Item, Result]):
         return await future
 
     async def submit_all(self, items: Sequence[Item]) -> list[Result]:
-        """The results of `items`, in order, with at most `max_in_flight + 1` of them waiting at a time.
+        """The results of `items`, in order, with at most `max_in_flight` of them waiting or running at a time.
 
         Each next item joins the back of the queue as an earlier one is served, so the many items of one
-        caller take turns with other callers' items instead of filling the queue ahead of them; the one
-        extra keeps a batch of this caller ready while another runs. On a failure the items not yet
-        served are withdrawn and the failure is raised."""
-        turns = asyncio.Semaphore(self.max_in_flight + 1)
+        caller take turns with other callers' items instead of filling the queue ahead of them: a caller
+        arriving meanwhile waits for one item of this caller at most, not for all of them. On a failure
+        the items not yet served are withdrawn and the failure is raised."""
+        turns = asyncio.Semaphore(self.max_in_flight)
 
         async def in_turn(item: Item) -> Result:
             async with turns:

@@ -126,13 +126,14 @@ def test_a_2048_text_request_does_not_hold_up_other_callers(app, base_url):
     take turns with the good caller's requests in the batches, so the good caller never waits for one to end."""
     body = {"model": MODEL, "input": DOCUMENTS, "encoding_format": "base64"}
     big_seconds: list[float] = []
+    big_statuses: list[int] = []
     stop = threading.Event()
 
     def big_caller() -> None:
         with httpx.Client(timeout=300) as client:
             while not stop.is_set():
                 start = time.monotonic()
-                assert client.post(f"{base_url}/embeddings", json=body).status_code == 200
+                big_statuses.append(client.post(f"{base_url}/embeddings", json=body).status_code)
                 big_seconds.append(time.monotonic() - start)
 
     def good_calls(count: int) -> list[float]:
@@ -154,10 +155,11 @@ def test_a_2048_text_request_does_not_hold_up_other_callers(app, base_url):
     finally:
         stop.set()
         worker.join()
-    big = statistics.median(big_seconds)
+    assert big_statuses and set(big_statuses) == {200}
+    big, good = statistics.median(big_seconds), statistics.median(beside)
     print(
-        f"good caller's median: idle {idle * 1000:.0f} ms, beside 2048-text requests {statistics.median(beside) * 1000:.0f} ms "
-        f"({statistics.median(beside) / idle:.1f}x); one 2048-text request {big:.1f} s"
+        f"good caller's median: idle {idle * 1000:.0f} ms, beside 2048-text requests {good * 1000:.0f} ms "
+        f"({good / idle:.1f}x); one 2048-text request {big:.1f} s"
     )
     # Queued behind a whole 2048-text request, the good caller would wait about half of one on average.
-    assert statistics.median(beside) < big / 8
+    assert good < big / 8
