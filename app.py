@@ -61,7 +61,9 @@ def main() -> None:
     from models.remote import connect
     from models.tab import build_demo_tab, build_unavailable_tab
 
-    limits = Limits(settings.max_input_chars, settings.max_candidates)
+    limits = Limits(
+        settings.max_input_chars, settings.max_candidates, settings.max_embedding_inputs, settings.max_embedding_chars
+    )
     try:
         if settings.inference_url:
             # No model here: the Demo's batches go to the remote server (models/remote.py).
@@ -122,7 +124,7 @@ def main() -> None:
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=1)
     # The lean JSON routes join the FastAPI app that launch() builds, as it starts.
     api = InferenceApi(predictor, settings.queue_max_size) if batcher else None
-    lifespan = inference_routes(api, batcher.submit) if api else None
+    lifespan = inference_routes(api, api.submit_through(batcher.submit_all)) if api else None
     body_bounds = GuardLimits(
         settings.max_request_bytes,
         settings.body_timeout_s,
@@ -134,6 +136,10 @@ def main() -> None:
     upload_bytes = settings.max_file_size + UPLOAD_FORM_BYTES if settings.max_file_size else 0
     route_max_bytes = {**(body_limits(api) if api else {}), UPLOAD_PATH: upload_bytes}
     guard = Middleware(BodyGuard, limits=body_bounds, route_max_bytes=route_max_bytes, refusal=refusal_body)
+    if settings.mcp_server:
+        from json_mcp import use_json_mcp_server
+
+        use_json_mcp_server()
     demo.launch(
         mcp_server=settings.mcp_server,
         max_file_size=settings.max_file_size,

@@ -40,6 +40,10 @@ class Settings:
     """Longer text is cut to this many characters before tokenising (and the caller is told)."""
     max_candidates: int = 32
     """Most candidate sentences one similarity request may rank."""
+    max_embedding_inputs: int = 2048
+    """Most texts one embeddings request (/v1/embeddings, /inference feature extraction) may send: OpenAI's limit."""
+    max_embedding_chars: int = 1_000_000
+    """Most characters one embeddings request may send in all (OpenAI allows 300,000 tokens, about this many)."""
     max_new_tokens: int = 64
     """Most tokens one text-generation request may produce."""
     mcp_server: bool = True
@@ -170,6 +174,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         queue_max_size=_number(env, "QUEUE_MAX_SIZE", 256, int, 1, 100_000),
         max_input_chars=_number(env, "MAX_INPUT_CHARS", 10_000, int, 1, 10_000_000),
         max_candidates=_number(env, "MAX_CANDIDATES", 32, int, 1, 10_000),
+        max_embedding_inputs=_number(env, "MAX_EMBEDDING_INPUTS", 2048, int, 1, 100_000),
+        max_embedding_chars=_number(env, "MAX_EMBEDDING_CHARS", 1_000_000, int, 1, 100_000_000),
         max_new_tokens=_number(env, "MAX_NEW_TOKENS", 64, int, 1, 4096),
         mcp_server=_flag(env, "MCP_SERVER", True),
         diagnostics_timeout_s=_number(env, "DIAGNOSTICS_TIMEOUT", 60.0, float, 1.0, 3600.0),

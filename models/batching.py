@@ -54,6 +54,26 @@ class Batcher(Generic[Item, Result]):
             self._drains.add(asyncio.create_task(self._drain()))
         return await future
 
+    async def submit_all(self, items: Sequence[Item]) -> list[Result]:
+        """The results of `items`, in order, with at most `max_in_flight` of them waiting or running at a time.
+
+        Each next item joins the back of the queue as an earlier one is served, so the many items of one
+        caller take turns with other callers' items instead of filling the queue ahead of them: a caller
+        arriving meanwhile waits for one item of this caller at most, not for all of them. On a failure
+        the items not yet served are withdrawn and the failure is raised."""
+        turns = asyncio.Semaphore(self.max_in_flight)
+
+        async def in_turn(item: Item) -> Result:
+            async with turns:
+                return await self.submit(item)
+
+        tasks = [asyncio.ensure_future(in_turn(item)) for item in items]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+
     async def _drain(self) -> None:
         """One slot of `max_in_flight`: serves waiting batches one after another until none is left.
 

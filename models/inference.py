@@ -68,15 +68,23 @@ class Predictor:
         """Unit-length mean-pooled embeddings of `texts`, which were cut, and their token counts.
 
         Texts are grouped by length, so one long text does not make every short one pad to its length."""
-        tokenizer = self._pipe.tokenizer
-        encoded = tokenizer(list(texts), truncation=True, max_length=self.model.max_tokens)
+        tokenizer, limit = self._pipe.tokenizer, self.model.max_tokens
+        # One token more than the model reads tells a text that fits exactly from one that was cut.
+        encoded = tokenizer(list(texts), truncation=True, max_length=limit + 1)
+        cut = [len(ids) > limit for ids in encoded["input_ids"]]
+        if any(cut):
+            rows = [i for i, was_cut in enumerate(cut) if was_cut]
+            fitted = tokenizer([texts[i] for i in rows], truncation=True, max_length=limit)
+            for name in encoded:
+                for row, values in zip(rows, fitted[name]):
+                    encoded[name][row] = values
         lengths = [len(ids) for ids in encoded["input_ids"]]
         chunks = length_sorted_chunks(lengths, EMBED_TOKEN_BUDGET)
         parts = [(rows, self._encode(pad(encoded, rows, tokenizer.pad_token_id or 0))) for rows in chunks]
         vectors = np.zeros((len(lengths), parts[0][1].shape[1] if parts else 0), dtype=np.float32)
         for rows, part in parts:
             vectors[rows] = part
-        return Embeddings(vectors, [n >= self.model.max_tokens for n in lengths], lengths)
+        return Embeddings(vectors, cut, lengths)
 
     def _encode(self, features: dict[str, np.ndarray]) -> np.ndarray:
         """Unit-length mean-pooled embeddings of one padded batch, by the runtime the loader chose."""

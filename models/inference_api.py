@@ -17,7 +17,7 @@ given as `model`, and the OpenAI `/v1/embeddings` reference):
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +63,11 @@ class Embedding:
     count_tokens: bool = False
     """Also count each text's tokens (OpenAI's `usage`)."""
 
+    def pieces(self, size: int) -> list[Embedding]:
+        """This request as items of at most `size` texts each, in order."""
+        starts = range(0, len(self.texts), size)
+        return [Embedding(self.texts[start : start + size], self.count_tokens) for start in starts]
+
 
 @dataclass(frozen=True)
 class Vectors:
@@ -73,9 +78,18 @@ class Vectors:
     tokens: list[int]
     """Tokens per text, as the model read it; empty unless counted."""
 
+    @staticmethod
+    def joined(parts: Sequence[Vectors]) -> Vectors:
+        return Vectors(
+            [vector for part in parts for vector in part.vectors],
+            [cut for part in parts for cut in part.cut],
+            [count for part in parts for count in part.tokens],
+        )
+
 
 BatchItem = Prepared | Embedding
 BatchResult = Outcome | Vectors
+SubmitAll = Callable[[Sequence[BatchItem]], Awaitable[list[BatchResult]]]
 
 
 def run_batch(predictor: Predictor, items: Sequence[BatchItem]) -> list[BatchResult]:
@@ -190,7 +204,10 @@ class InferenceApi:
         limits = predictor.limits
         # Room for every text at its longest with JSON escapes (6 bytes a character), and then some:
         # longer texts are cut, not refused, but a body this size is no honest request.
-        self.max_body_bytes = 8 * limits.max_input_chars * (limits.max_candidates + 1) + 65_536
+        demo = 8 * limits.max_input_chars * (limits.max_candidates + 1)
+        # An embeddings request at its limits, every character escaped, each text with its quotes and comma.
+        embeddings = 6 * limits.max_embedding_chars + 4 * limits.max_embedding_inputs
+        self.max_body_bytes = max(demo, embeddings) + 65_536
         self.gate = Gate(queue_max_size)
         # Each request format of the Inference API, by the task's `api_name`.
         self._formats: dict[str, Callable[[Any, dict[str, Any]], Call]] = {
@@ -200,6 +217,20 @@ class InferenceApi:
             "token_classification": self._token_classification,
             "fill_mask": self._fill_mask,
         }
+
+    def submit_through(self, submit_all: SubmitAll) -> Callable[[BatchItem], Awaitable[BatchResult]]:
+        """How the routes submit a request to the Batcher: an embeddings request of many texts runs as items of
+        at most MAX_CANDIDATES texts (none costlier than one Demo request), which take turns with other
+        callers' items (`Batcher.submit_all`); its vectors come back joined, in order."""
+        texts_per_item = self.predictor.limits.max_candidates
+
+        async def submit(item: BatchItem) -> BatchResult:
+            if isinstance(item, Embedding):
+                return Vectors.joined(await submit_all(item.pieces(texts_per_item)))  # type: ignore[arg-type]
+            (result,) = await submit_all([item])
+            return result
+
+        return submit
 
     @property
     def serves_inference(self) -> bool:
@@ -285,9 +316,20 @@ class InferenceApi:
         texts = _texts(name, value)
         if not texts:
             raise ApiError(BAD_INPUT, f"{name} is empty: give at least one text.")
-        most = self.predictor.limits.max_candidates
-        if len(texts) > most:
-            raise ApiError(BAD_INPUT, f"{name}: {len(texts):,} given, at most {most} allowed (MAX_CANDIDATES).")
+        limits = self.predictor.limits
+        if len(texts) > limits.max_embedding_inputs:
+            raise ApiError(
+                BAD_INPUT,
+                f"{name}: {len(texts):,} texts given, at most {limits.max_embedding_inputs:,} allowed "
+                "(MAX_EMBEDDING_INPUTS): send them in several requests.",
+            )
+        chars = sum(len(text) for text in texts)
+        if chars > limits.max_embedding_chars:
+            raise ApiError(
+                BAD_INPUT,
+                f"{name}: {chars:,} characters in all, at most {limits.max_embedding_chars:,} allowed "
+                "(MAX_EMBEDDING_CHARS): send fewer texts per request.",
+            )
         return tuple(self._clean(text, f"{name}[{i}]") for i, text in enumerate(texts))
 
     def _refuse_cut(self, result: Vectors, truncate: bool, name: str) -> None:
@@ -421,7 +463,12 @@ class InferenceApi:
         )
         value = body["input"]
         if isinstance(value, list) and value and not all(isinstance(item, str) for item in value):
-            raise ApiError(BAD_INPUT, "input must be a text or a list of texts (token ids are not accepted here).")
+            raise ApiError(
+                BAD_INPUT,
+                "input must be a text or a list of texts: token ids are not accepted here, since ids from another "
+                "tokenizer (tiktoken's) mean nothing to this model. LangChain's OpenAIEmbeddings sends them by "
+                "default: create it with check_embedding_ctx_length=False.",
+            )
         texts = self._text_list(value, "input")
         encoding = options.get("encoding_format", "float")
         dimensions = options.get("dimensions")

@@ -29,6 +29,10 @@ class Limits:
     """Characters kept per field (MAX_INPUT_CHARS)."""
     max_candidates: int
     """Items allowed in a list field (MAX_CANDIDATES)."""
+    max_embedding_inputs: int = 2048
+    """Texts one embeddings request may send (MAX_EMBEDDING_INPUTS)."""
+    max_embedding_chars: int = 1_000_000
+    """Characters one embeddings request may send in all (MAX_EMBEDDING_CHARS)."""
 
 
 @dataclass(frozen=True)

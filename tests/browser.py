@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's package; CHROMIUM names another build (e.g. on a machine without apt).
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_MISSING = (
+    f"Chromium is not installed at {CHROMIUM}, so the browser tests are skipped: install it with "
+    "`apt-get install chromium` (Debian, Ubuntu) or point CHROMIUM at a Chromium binary."
+)
+REQUIRE_BROWSER = "REQUIRE_BROWSER"
+"""Set to 1 (as .ci/run does), a missing Chromium fails the run instead of skipping the browser tests."""
 # Without these, Chromium keeps trying to reach Google on a machine with no internet.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"

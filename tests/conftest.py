@@ -24,6 +24,23 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(HF_HOME, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium, the browser tests are skipped with one reason that says how to get it, before any of
+    their apps starts; where they must run (REQUIRE_BROWSER=1, set by .ci/run), the run stops instead."""
+    from tests.browser import CHROMIUM, CHROMIUM_MISSING, REQUIRE_BROWSER
+
+    browser_tests = [item for item in items if item.get_closest_marker("browser")]
+    if not browser_tests or Path(CHROMIUM).is_file():
+        return
+    if os.environ.get(REQUIRE_BROWSER) == "1":
+        raise pytest.UsageError(
+            f"{REQUIRE_BROWSER}=1: {len(browser_tests)} browser tests cannot run. {CHROMIUM_MISSING}"
+        )
+    skip = pytest.mark.skip(reason=CHROMIUM_MISSING)
+    for item in browser_tests:
+        item.add_marker(skip)
+
+
 TINY_TASKS = (
     "sentence-similarity",
     "text-classification",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -279,3 +280,60 @@ def test_a_batch_failing_in_flight_leaves_the_other_batch_in_flight_alone():
 def test_max_in_flight_below_one_is_refused():
     with pytest.raises(ValueError, match="max_in_flight"):
         Batcher(lambda items: items, max_batch_size=4, max_in_flight=0)
+
+
+# --- one caller with many items (an embeddings request of up to MAX_EMBEDDING_INPUTS texts, in pieces) ----------
+
+
+def _many_beside_one(many: int, max_batch_size: int) -> tuple[list[list[str]], list[str], str]:
+    """One caller's `many` items through submit_all, and another caller's one item arriving just after."""
+    batches: list[list[str]] = []
+
+    def run(items):
+        batches.append(list(items))
+        time.sleep(0.01)  # a forward pass: the other caller arrives while the first batch runs
+        return [item.upper() for item in items]
+
+    async def scenario():
+        batcher = Batcher(run, max_batch_size=max_batch_size)
+        big = asyncio.create_task(batcher.submit_all([f"big{i}" for i in range(many)]))
+        await asyncio.sleep(0.001)
+        small = asyncio.create_task(batcher.submit("small"))
+        return await asyncio.wait_for(big, 10), await asyncio.wait_for(small, 10)
+
+    big, small = asyncio.run(scenario())
+    return batches, big, small
+
+
+def test_many_items_of_one_caller_come_back_in_order():
+    _, big, small = _many_beside_one(50, max_batch_size=4)
+    assert big == [f"BIG{i}" for i in range(50)] and small == "SMALL"
+
+
+def test_many_items_of_one_caller_take_turns_with_another_caller():
+    batches, _, _ = _many_beside_one(50, max_batch_size=32)
+    # Submitted all at once, the 50 would fill the first two batches of 32 and the other caller would wait
+    # for both; in turns, one of them waits at a time, and the other caller joins the next batch.
+    served_in = next(n for n, batch in enumerate(batches) if "small" in batch)
+    assert served_in <= 1, batches[: served_in + 1]
+    assert max(sum(item.startswith("big") for item in batch) for batch in batches) == 1
+
+
+def test_a_failing_item_fails_the_call_and_withdraws_the_items_not_yet_served():
+    served: list[str] = []
+
+    def run(items):
+        served.extend(items)
+        if "bad" in items:
+            raise ValueError("bad item")
+        return list(items)
+
+    async def scenario():
+        batcher = Batcher(run, max_batch_size=4)
+        with pytest.raises(ValueError, match="bad item"):
+            await batcher.submit_all(["a", "bad", *[f"later{i}" for i in range(20)]])
+        await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    # Only the few that joined the queue while "bad" was being found out ran; the rest never did.
+    assert len({item for item in served if item.startswith("later")}) <= 3

@@ -94,6 +94,7 @@ def test_the_openai_sdk_hears_why_a_request_is_refused(app):
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         client.embeddings.create(model="m", input=[[101, 2023, 102]])
     assert "token ids are not accepted" in caught.value.message
+    assert "check_embedding_ctx_length=False" in caught.value.message
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         client.embeddings.create(model="m", input="text", dimensions=64)
     assert "dimensions=64 is not supported here: this model gives 384" in caught.value.message
@@ -109,7 +110,10 @@ def test_the_openai_sdk_hears_why_a_request_is_refused(app):
             lambda c: c.sentence_similarity("ok", other_sentences=[f"s{i}" for i in range(100)]),
             "100 given, at most 32 allowed (MAX_CANDIDATES)",
         ),
-        (lambda c: c.feature_extraction([f"t{i}" for i in range(40)]), "inputs: 40 given, at most 32 allowed"),
+        (
+            lambda c: c.feature_extraction([f"t{i}" for i in range(2049)]),
+            "inputs: 2,049 texts given, at most 2,048 allowed (MAX_EMBEDDING_INPUTS)",
+        ),
         (lambda c: c.feature_extraction(["fine", ""]), "inputs[1]: Text is empty"),
         (lambda c: c.feature_extraction("x", normalize=False), "normalize=False is not supported here"),
         (lambda c: c.feature_extraction("x", prompt_name="query"), "prompt_name is not supported for this task"),
@@ -121,6 +125,21 @@ def test_bad_input_is_a_422_with_the_message(inference, call, message):
     assert error.response.status_code == 422
     assert message in str(error)
     assert "Traceback" not in error.response.text
+
+
+def test_a_text_of_exactly_the_models_256_tokens_is_read_whole_and_one_more_is_refused(inference):
+    # "word" is one token of all-MiniLM-L6-v2's vocabulary; [CLS] and [SEP] make the other two.
+    (fits,) = inference.feature_extraction("word " * 254, truncate=False)
+    assert np.isclose(np.linalg.norm(fits), 1.0, atol=1e-4)
+    error = refused(lambda: inference.feature_extraction("word " * 255, truncate=False))
+    assert error.response.status_code == 422 and "inputs[0] is longer than the model's 256 tokens" in str(error)
+
+
+def test_feature_extraction_takes_more_texts_than_one_batch_and_answers_in_order(inference):
+    texts = [f"text number {i}" for i in range(100)]  # the app's MAX_BATCH_SIZE is 8, MAX_CANDIDATES 32
+    many = inference.feature_extraction(texts)
+    assert many.shape == (100, 384)
+    assert np.allclose(many[[0, 57, 99]], inference.feature_extraction([texts[0], texts[57], texts[99]]), atol=1e-5)
 
 
 def test_a_long_text_is_cut_like_in_the_demo(inference):
@@ -165,13 +184,13 @@ def test_a_body_that_is_not_declared_json_is_refused(app, content_type):
 
 
 def test_a_huge_body_is_refused_before_it_is_read(app):
-    huge = json.dumps({"inputs": "x" * 5_000_000}).encode()
+    huge = json.dumps({"inputs": "x" * 7_000_000}).encode()
     response = httpx.post(f"{app.url}/inference", content=huge, headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and "larger than" in response.json()["error"]
 
     def chunks():  # no Content-Length: the server has to count
         yield b'{"inputs": "'
-        for _ in range(400):
+        for _ in range(700):
             yield b"x" * 10_000
         yield b'"}'
 

@@ -60,3 +60,11 @@ def test_request_bounds_default_to_what_the_app_needs_and_an_owner_can_change_th
     assert (changed.max_request_bytes, changed.body_timeout_s, changed.max_file_size) == (8_388_608, 60.0, 1_048_576)
     with pytest.raises(SettingsError, match="BODY_TIMEOUT"):
         load_settings({"BODY_TIMEOUT": "0"})
+
+
+def test_embedding_requests_have_limits_of_their_own():
+    assert (load_settings({}).max_embedding_inputs, load_settings({}).max_embedding_chars) == (2048, 1_000_000)
+    settings = load_settings({"MAX_EMBEDDING_INPUTS": "100", "MAX_EMBEDDING_CHARS": "5000"})
+    assert (settings.max_embedding_inputs, settings.max_embedding_chars) == (100, 5000)
+    with pytest.raises(SettingsError, match="MAX_EMBEDDING_INPUTS"):
+        load_settings({"MAX_EMBEDDING_INPUTS": "0"})
