@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -403,3 +404,8 @@ def test_a_probes_stderr_reaches_the_app_log_scrubbed(tmp_path):
     assert "exited with status 1: fetching https://cdn.example/jaxlib.whl?arch=x86_64&token=[redacted] as " in log, log
     for secret in (*ISSUE_16_SECRETS.values(), QUERY_SECRET):
         assert secret not in log
+    # Only as log records of the diagnostics logger (app.py's format), so through the handlers' filter:
+    # never printed to the app's stderr as is.
+    quoted = [line for line in log.splitlines() if "jaxlib.whl" in line]
+    record = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR) diagnostics: ")
+    assert quoted and all(record.match(line) for line in quoted), quoted
