@@ -12,7 +12,8 @@ writer that finds the file not ending in a newline starts its record on a new li
 
 What is in the bucket may not be what this app wrote (a hand edit, another program, a planted file), so
 both files are opened without following a symbolic link and refused unless they are regular files (a FIFO
-would block the reader forever), and a reader reads at most the last `2 * max_bytes` of the file.
+would block the reader forever), a reader reads at most the last `2 * max_bytes` of the file, and nobody
+waits more than `lock_wait_s` for the lock.
 
 Growth is bounded: past `max_bytes` the writer holding the lock rewrites the file through `compact`
 (a pure function of the records and a byte budget, half of `max_bytes`) into a temporary file with the
@@ -30,6 +31,7 @@ import os
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,10 @@ ACTIVITY_FILE = "admin-activity.jsonl"
 DEFAULT_MAX_BYTES = 512 * 1024
 """A bucket file the app reads whole on a page load stays small: about 2,000 records."""
 NEW_FILE_MODE = 0o644
+LOCK_WAIT_S = 5.0
+"""Longest a reader or writer waits for the lock (a replica stuck mid-write on a hung mount): then the call
+fails with TimeoutError, and the Admin tab shows this replica's memory instead of hanging."""
+LOCK_POLL_S = 0.01
 
 Record = dict
 Compactor = Callable[[list[Record], int], list[Record]]
@@ -71,13 +77,21 @@ class StoreChoice:
 class JsonLinesStore:
     """One JSON-lines file: `append` one record, `read` them all (oldest first); safe across processes."""
 
-    def __init__(self, path: Path, *, compact: Compactor, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        compact: Compactor,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        lock_wait_s: float = LOCK_WAIT_S,
+    ):
         self.path = Path(path)
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._compact = compact
         self._max_bytes = max_bytes
+        self._lock_wait_s = lock_wait_s
         self._read_limit = 2 * max_bytes  # room for what writers add past max_bytes before one compacts
-        self._thread_lock = threading.Lock()  # flock is per open file: threads of one process queue here first
+        self._thread_lock = threading.Lock()
         self._cache: tuple[tuple[int, int, int], list[Record]] | None = None
 
     def __repr__(self) -> str:
@@ -85,13 +99,26 @@ class JsonLinesStore:
 
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
-        with self._thread_lock:
+        deadline = time.monotonic() + self._lock_wait_s
+        # flock is per open file: threads of one process queue here first.
+        if not self._thread_lock.acquire(timeout=self._lock_wait_s):
+            raise self._waited_too_long()
+        try:
             lock = open_regular(self._lock_path, os.O_WRONLY | os.O_CREAT)
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+                # Polled, not blocking: a blocking flock cannot be given up.
+                while not _try_flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH):
+                    if time.monotonic() >= deadline:
+                        raise self._waited_too_long()
+                    time.sleep(LOCK_POLL_S)
                 yield
             finally:
                 os.close(lock)  # releases the flock
+        finally:
+            self._thread_lock.release()
+
+    def _waited_too_long(self) -> TimeoutError:
+        return TimeoutError(errno.ETIMEDOUT, f"still locked after {self._lock_wait_s:g} s", str(self._lock_path))
 
     def append(self, record: Record) -> None:
         """Add one record (JSON-ready, already scrubbed of secrets); compacts the file when it grew too big."""
@@ -154,6 +181,14 @@ class JsonLinesStore:
             raise
 
 
+def _try_flock(fd: int, operation: int) -> bool:
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 def parse_lines(data: bytes) -> list[Record]:
     """The JSON objects among `data`'s lines, skipping any line that is not one (torn, foreign, binary).
 
@@ -185,7 +220,13 @@ def open_regular(path: Path, flags: int) -> int:
     return fd
 
 
-def open_state_store(state_dir: str | None, compact: Compactor, *, max_bytes: int = DEFAULT_MAX_BYTES) -> StoreChoice:
+def open_state_store(
+    state_dir: str | None,
+    compact: Compactor,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    lock_wait_s: float = LOCK_WAIT_S,
+) -> StoreChoice:
     """The store under `state_dir` (STATE_DIR), or memory with the reason.
 
     The directory must exist already: it is a mounted volume, and creating it would put the state on the
@@ -210,12 +251,16 @@ def open_state_store(state_dir: str | None, compact: Compactor, *, max_bytes: in
         )
         log.error(note)
         return StoreChoice(None, note)
-    store = JsonLinesStore(directory / ACTIVITY_FILE, compact=compact, max_bytes=max_bytes)
+    store = JsonLinesStore(directory / ACTIVITY_FILE, compact=compact, max_bytes=max_bytes, lock_wait_s=lock_wait_s)
     try:
         with store._locked(exclusive=True), contextlib.suppress(FileNotFoundError):
             os.close(open_regular(store.path, os.O_RDONLY))
     except NotARegularFile as error:
         note = f"{error.filename} is {error.strerror}. Kept in memory only: restart the Space once it is removed."
+        log.error(note)
+        return StoreChoice(None, note)
+    except TimeoutError as error:
+        note = f"{error.filename} is {error.strerror} (a replica stuck on a hung mount?). Kept in memory only."
         log.error(note)
         return StoreChoice(None, note)
     except OSError as error:

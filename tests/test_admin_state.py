@@ -297,3 +297,42 @@ def test_a_binary_file_is_skipped_and_the_next_record_still_reads(tmp_path: Path
     assert store.read() == []
     store.append(_pause_record("2026-12-01T10:00:00+00:00"))
     assert [r["who"] for r in store.read()] == ["alice"]
+
+
+def test_a_lock_held_too_long_fails_the_read_instead_of_hanging_the_tab(tmp_path: Path) -> None:
+    """A replica stuck holding the lock (a hung mount mid-write): the tab shows this replica's memory after
+    `lock_wait_s` instead of waiting for ever, and the store works again once the lock is free."""
+    import fcntl
+    import os
+    import threading
+    import time
+
+    store = JsonLinesStore(tmp_path / ACTIVITY_FILE, compact=compact_activity, lock_wait_s=0.5)
+    store.append(_pause_record("2026-12-01T10:00:00+00:00", "stored"))
+    holder = os.open(tmp_path / (ACTIVITY_FILE + ".lock"), os.O_WRONLY)  # another open file: flock conflicts
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    activity = ActivityLog(store=store)
+    rows: list = []
+    started = time.monotonic()
+    loader = threading.Thread(target=lambda: rows.extend(activity.rows()), daemon=True)
+    loader.start()
+    loader.join(10)
+    assert not loader.is_alive(), "the tab load waited for the lock"
+    assert time.monotonic() - started < 5
+    assert rows == []  # this process's memory: nothing recorded here yet
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    os.close(holder)
+    assert [r["who"] for r in store.read()] == ["stored"]
+
+
+def test_a_lock_held_at_start_is_reported_not_waited_on_for_ever(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    holder = os.open(tmp_path / (ACTIVITY_FILE + ".lock"), os.O_WRONLY | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        choice = open_state_store(str(tmp_path), compact_activity, lock_wait_s=0.3)
+    finally:
+        os.close(holder)
+    assert choice.store is None and "still locked after 0.3 s" in choice.note and "memory only" in choice.note
