@@ -8,8 +8,9 @@ Markdown, downloads, the Admin tab, every log record):
    and only the names of the other variables under RELATED_PREFIXES. A variable nobody listed never shows
    its value, whatever it is called.
 2. Every text that leaves the process goes through `redact_text`: the values of secret-named variables,
-   the userinfo of URLs (postgres://user:pw@host) and anything shaped like a known credential
-   (SECRET_SHAPES) are masked, whichever variable or library it came from.
+   the userinfo of URLs (postgres://user:pw@host), secret-named URL parameters (?token=..., &sig=...)
+   and anything shaped like a known credential (SECRET_SHAPES) are masked, whichever variable or
+   library it came from.
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ RELATED_PREFIXES = ("CUDA_", "NVIDIA_", "NCCL_", "XLA_", "TF_", "JAX_", "PYTORCH
 """Variables whose names the report lists, value withheld unless allowed above (e.g. HF_TOKEN, OAUTH_CLIENT_ID)."""
 
 # A second guard inside the allow-list (NVIDIA_API_KEY starts with NVIDIA_), and the names whose values are
-# scrubbed from every text: words of the name split at "_", "-" or ".", a trailing plural "S" ignored.
+# scrubbed from every text. A name is cut into words at "_", "-", "." and lower-to-upper case changes
+# (apiKey), a trailing plural "S" ignored; it is secret when one word is a secret word (DB_PASSWORD),
+# ends in one of the longer ones (PGPASSWORD), or is secret words and credential qualifiers run together
+# (SECRETKEY, ACCESSKEY, ROOTPWD). The qualifiers are fixed so that AUTHOR (AUTH + OR), MONKEY and NCCL's
+# PKEY (InfiniBand partition key) stay plain words.
 _SECRET_WORDS = frozenset(
     {
         "TOKEN",
@@ -81,6 +86,9 @@ _SECRET_WORDS = frozenset(
         "PASSWORD",
         "PASSWD",
         "PASS",
+        "PWD",
+        "PW",
+        "PSW",  # Jenkins' credentials(): NAME_PSW
         "PASSPHRASE",
         "CREDENTIAL",
         "CREDS",
@@ -90,9 +98,21 @@ _SECRET_WORDS = frozenset(
         "AUTH",
         "COOKIE",
         "DSN",
+        "WEBHOOK",  # a Slack or Discord webhook URL is its own credential
+        "SIG",  # signed URLs: Azure SAS sig=, AWS X-Amz-Signature=
+        "SIGNATURE",
     }
 )
 _SECRET_WORD_ENDINGS = ("TOKEN", "SECRET", "PASSWORD", "APIKEY")
+_QUALIFIERS = frozenset(
+    {"ACCESS", "ACCOUNT", "ADMIN", "API", "APP", "CLIENT", "DB", "ID", "MASTER", "ROOT", "SESSION", "USER"}
+)
+_PARTS_BY_LETTER: dict[str, tuple[str, ...]] = {
+    letter: tuple(part for part in _SECRET_WORDS | _QUALIFIERS if part[0] == letter)
+    for letter in {part[0] for part in _SECRET_WORDS | _QUALIFIERS}
+}
+_ONLY_AFTER_A_FIRST_WORD = frozenset({"PWD", "PW", "PSW"})
+"""Abbreviations secret only after a first word (MYSQL_PWD): `PWD` alone is the shell's working directory."""
 
 SECRET_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Hugging Face token", re.compile(r"\bhf_(?:oauth_)?[A-Za-z0-9]{20,}")),
@@ -109,16 +129,36 @@ SECRET_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _AFTER_SCHEME = re.compile(r"(?i)(\bbearer\s+|\bauthorization:\s*basic\s+)[A-Za-z0-9._~+/=-]{8,}")
 # scheme://user:password@host -> scheme://[redacted]@host (the user name alone can be a token too).
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@\"'<>]+@")
+# name=value after "?", "&", "#" or ";": URL queries and fragments (?token=, #access_token=, &sig=) and
+# connection strings (;Password=...;AccountKey=...); the value is masked when the name is a secret's.
+_PARAMETER = re.compile(r"([?&#;][A-Za-z][A-Za-z0-9_.\-]{0,63}=)([^&#;\s\"'<>]+)")
 
 
 def is_secret_name(name: str) -> bool:
-    """Whether an environment variable's name says it holds a secret (HF_TOKEN, HF_SECRETS, DB_PASSWORD...)."""
-    words = re.split(r"[_\-.]", name.upper())
+    """Whether a variable's (or URL parameter's) name says it holds a secret: HF_TOKEN, HF_SECRETS, MYSQL_PWD,
+    NCCL_SECRETKEY, access_token, apiKey... but not SPACE_AUTHOR_NAME, TOKENIZERS_PARALLELISM, PWD."""
+    words = [word.upper() for word in re.split(r"[_\-.]|(?<=[a-z0-9])(?=[A-Z])", name)]
     return any(
-        form in _SECRET_WORDS or form.endswith(_SECRET_WORD_ENDINGS)
-        for word in words
+        (form not in _ONLY_AFTER_A_FIRST_WORD or position > 0)
+        and (form in _SECRET_WORDS or form.endswith(_SECRET_WORD_ENDINGS) or _fused_secret(form))
+        for position, word in enumerate(words)
         for form in (word, word.removesuffix("S"))
     )
+
+
+def _fused_secret(word: str) -> bool:
+    """Whether `word` is secret words and qualifiers run together, one at least a secret word (SECRETKEY,
+    ROOTPWD; not APPID). Spelled out position by position: linear in the word, where a regex of the same
+    alternatives backtracks exponentially on a name made up to fail late ("APIKEY" * 20 + "X")."""
+    # reach[i]: how word[:i] can be spelt from the parts: 0 not at all, 1 qualifiers only, 2 with a secret word.
+    reach = [1] + [0] * len(word)
+    for start in range(len(word)):
+        if reach[start]:
+            for part in _PARTS_BY_LETTER.get(word[start], ()):
+                if word.startswith(part, start):
+                    end = start + len(part)
+                    reach[end] = max(reach[end], reach[start], 2 if part in _SECRET_WORDS else 1)
+    return reach[-1] == 2
 
 
 def is_shown(name: str) -> bool:
@@ -131,6 +171,7 @@ def redact_text(text: str, known_secrets: Iterable[str | None] = ()) -> str:
     for secret in sorted({s for s in known_secrets if s and len(s) >= 4}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    text = _PARAMETER.sub(lambda m: m.group(1) + REDACTED if is_secret_name(m.group(1)[1:-1]) else m.group(0), text)
     for _, shape in SECRET_SHAPES:
         text = shape.sub(REDACTED, text)
     return _AFTER_SCHEME.sub(lambda m: m.group(1) + REDACTED, text)

@@ -128,10 +128,17 @@ def _stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _utc(value: object) -> datetime:
+    """A stored ISO time as an aware UTC datetime. One without a time zone (a hand edit, another program)
+    is taken as UTC, the zone this app writes: compared with aware times it would raise TypeError."""
+    when = datetime.fromisoformat(value)  # TypeError for a non-string
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def _entry(record: Record) -> ActivityEntry | StartupEntry | None:
     """A stored record back as an entry; None for one this version does not read (or a damaged one)."""
     try:
-        when = datetime.fromisoformat(record["when"])
+        when = _utc(record["when"])
         if record["kind"] == "change":
             return ActivityEntry(
                 when,
@@ -142,9 +149,9 @@ def _entry(record: Record) -> ActivityEntry | StartupEntry | None:
                 bool(record.get("restarts", False)),
             )
         if record["kind"] == "startup":
-            started = datetime.fromisoformat(record.get("started") or record["when"])
+            started = _utc(record.get("started") or record["when"])
             return StartupEntry(when, started, str(record["replica"]), str(record["hardware"]), str(record["summary"]))
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: year 1 moved to UTC
         pass
     return None
 
@@ -186,8 +193,8 @@ def compact_activity(records: list[Record], budget_bytes: int) -> list[Record]:
 
 def _when(record: Record) -> datetime | None:
     try:
-        return datetime.fromisoformat(record["when"])
-    except (KeyError, TypeError, ValueError):
+        return _utc(record["when"])
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
 
 
@@ -199,7 +206,7 @@ def _fold_refused(records: list[Record]) -> Record | None:
         counts = record.get("by_kind")
         if not isinstance(counts, dict):
             continue
-        by_kind.update({str(k): int(v) for k, v in counts.items() if isinstance(v, int)})
+        by_kind.update({str(k): v for k, v in counts.items() if isinstance(v, int) and v > 0})
         latest = record
     if latest is None:
         return None

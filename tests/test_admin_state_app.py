@@ -148,3 +148,46 @@ def test_a_hardware_switch_survives_the_restart_with_the_new_diagnostics_attache
         assert hub.token not in (state_dir / ACTIVITY_FILE).read_text()
     finally:
         second.close()
+
+
+def test_a_damaged_private_bucket_file_neither_breaks_the_tab_nor_loses_the_next_record(
+    hub: HubStandIn, tmp_path: Path
+) -> None:
+    """The bucket file as another program or a crash leaves it: private (0600), past its size limit, one
+    record whose time has no zone, a torn last line. The tab loads and lists that record; the app's
+    start-up record starts a line of its own; compaction keeps the file private."""
+    path = tmp_path / ACTIVITY_FILE
+    naive = {"kind": "change", "when": "2026-12-01T10:00:00", "who": "bob", "action": "restart the Space",
+             "result": "Restarted.", "ok": True, "restarts": True}  # compared with the start-up that follows
+    path.write_text(("x" * 999 + "\n") * 600 + json.dumps(naive) + "\n" + '{"kind": "chan')
+    path.chmod(0o600)
+    app = spaces_app(hub, tmp_path / "app.log", STATE_DIR=str(tmp_path), DIAGNOSTICS_AT_STARTUP="false")
+    try:
+        rows = activity_rows(app)
+        assert ["2026-12-01 10:00:00 UTC", "bob", "restart the Space", "Restarted."] in rows, (rows, app.log())
+        assert any(row[2] == "start on cpu" for row in rows), rows
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.stat().st_size < 512 * 1024, "compacted"
+        assert "Traceback" not in app.log()
+    finally:
+        app.close()
+
+
+def test_a_symlink_planted_in_place_of_the_bucket_file_is_never_followed(hub: HubStandIn, tmp_path: Path) -> None:
+    """Someone with write access to the bucket links its file to another file: the app refuses it, says so
+    in the tab, writes nothing there, and keeps its activity in memory."""
+    bucket, target = tmp_path / "bucket", tmp_path / "target.txt"
+    bucket.mkdir()
+    target.write_text("not the app's\n")
+    (bucket / ACTIVITY_FILE).symlink_to(target)
+    app = spaces_app(hub, tmp_path / "app.log", STATE_DIR=str(bucket), DIAGNOSTICS_AT_STARTUP="false")
+    try:
+        config = httpx.get(f"{app.url}/config", timeout=10).text
+        assert f"{bucket / ACTIVITY_FILE} is not a regular file" in config and "memory only" in config
+        [message], _ = app.call(app.dependency("on_replicas_choose"), data=[3])
+        assert "Refused: " in output_text(message)
+        rows = activity_rows(app)
+        assert any(row[2] == "start on cpu" for row in rows) and rows[0][1].startswith("refused callers"), rows
+        assert target.read_text() == "not the app's\n"
+    finally:
+        app.close()
