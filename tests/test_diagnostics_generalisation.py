@@ -168,3 +168,56 @@ def test_a_library_not_found_without_its_wheels_gets_the_build_that_brings_them(
     verdict = report_for(failing=False, wheels={"nvidia": []}, torch=torch).verdict("torch")
     assert (verdict.status, verdict.rule) == (Status.FAIL, "cuda-libs-not-found"), verdict
     assert "use `torch==2.10.0`" in verdict.fix and "nvidia-cuda-nvrtc-cu12" in verdict.fix
+
+
+# --- Widened after the held-out batch 4 -------------------------------------------------------------------------
+
+WSL_DRIVER = {
+    "context": {
+        "kind": "wsl",
+        "evidence": ["/usr/lib/wsl/lib"],
+        "kernel_release": "5.15.153.1-microsoft-standard-WSL2",
+    },
+    "libcuda": {"path": "/usr/lib/wsl/lib/libcuda.so.1", "cu_init": "CUDA_SUCCESS", "device_count": 1},
+}
+
+
+def test_under_wsl_a_library_missing_the_unversioned_libcuda_is_told_where_it_is():
+    said = "Could not load library libcudnn_ops_infer.so.8. Error: libcuda.so: cannot open shared object file"
+    report = report_for(driver=WSL_DRIVER, jax={"messages": [said]})
+    jax = report.verdict("jax")
+    assert (jax.status, jax.rule) == (Status.FAIL, "wsl-libcuda"), jax
+    assert "LD_LIBRARY_PATH=/usr/lib/wsl/lib" in jax.fix and "reinstall" not in jax.fix, jax
+    machine = report_for(driver={"libcuda": WSL_DRIVER["libcuda"]}, jax={"messages": [said]}).verdict("jax")
+    assert machine.rule != "wsl-libcuda", machine  # outside WSL the same words point elsewhere
+
+
+def test_a_framework_seeing_fewer_devices_than_the_mig_instances_is_told_one_process_per_instance():
+    migs = [{"uuid": f"MIG-{i}", "memory_total_bytes": 21474836480} for i in range(2)]
+    a100 = {
+        "index": 0,
+        "name": "NVIDIA A100-SXM4-40GB",
+        "compute_capability": [8, 0],
+        "mig_mode": "enabled",
+        "memory_total_bytes": 42949672960,
+        "memory_used_bytes": 0,
+        "memory_free_bytes": 42949672960,
+        "processes": [],
+        "errors": {},
+        "mig_devices": migs,
+    }
+    torch = report_for(failing=False, nvml={"gpus": [a100]}).verdict("torch")
+    assert (torch.status, torch.rule) == (Status.WARN, "mig-instances"), torch
+    assert "2 MIG instances" in torch.reason and "one process per MIG instance" in torch.fix
+    one = report_for(failing=False, nvml={"gpus": [{**a100, "mig_devices": migs[:1]}]}).verdict("torch")
+    assert one.rule == "ok", one
+
+
+def test_a_mismatch_inside_a_container_names_driver_libraries_installed_in_the_image():
+    driver = {
+        "context": {"kind": "container", "evidence": ["/.dockerenv"]},
+        "libcuda": {"version": "570.86.15", "cu_init": "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH", "device_count": None},
+    }
+    gpu = report_for(driver=driver, nvml=MISMATCH_NVML).verdict("gpu")
+    assert gpu.rule == "driver-module-mismatch", gpu
+    assert "the image installs NVIDIA driver libraries" in gpu.fix and "reboot the host" in gpu.fix, gpu

@@ -155,9 +155,26 @@ def mig_without_uuid(s: Subject) -> Found | None:
 def mig_several(s: Subject) -> Found | None:
     cvd = s.machine.cuda_visible_devices or ""
     migs = [e for e in _visible_entries(cvd) if e.startswith("MIG-")]
-    if len(migs) < 2:
+    if len(migs) >= 2:
+        line = f"CUDA_VISIBLE_DEVICES={cvd[:120]}{'…' if len(cvd) > 120 else ''}"
+        return Found((line,), {"listed": f"CUDA_VISIBLE_DEVICES lists {len(migs)} MIG instances"})
+    # Without a list, a process that sees fewer devices than the MIG instances NVML counts meets the same limit.
+    instances = sum(len(g.mig_devices) for g in s.machine.gpus)
+    seen = _devices_seen(s.info)
+    if migs or instances < 2 or not seen or seen >= instances:
         return None
-    return Found((f"CUDA_VISIBLE_DEVICES={cvd[:120]}{'…' if len(cvd) > 120 else ''}",), {"count": len(migs)})
+    line = f"NVML: {instances} MIG instances; {s.label} sees {seen}"
+    return Found((line,), {"listed": f"the GPUs have {instances} MIG instances and {s.label} sees {seen}"})
+
+
+def _devices_seen(info: object) -> int:
+    if isinstance(info, TorchInfo):
+        return info.device_count if info.cuda_available else 0
+    if isinstance(info, TensorFlowInfo):
+        return len(info.gpus)
+    if isinstance(info, JaxInfo):
+        return sum(d.platform in {"gpu", "cuda"} for d in info.devices)
+    return 0
 
 
 _SYSTEM_LIB_DIR = re.compile(r"cuda|cudnn|nvidia|lib64", re.IGNORECASE)

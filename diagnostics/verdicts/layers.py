@@ -54,8 +54,11 @@ FIXES: dict[str, dict[str, str]] = {
     },
     "driver-module-mismatch": {
         "space": _SPACE_RESTART,
-        "container": "the host's kernel module ({kernel}) and the libcuda mounted into the container ({dso}) differ: "
-        "reboot the host after its driver upgrade (or reload the module there), then restart the container",
+        "container": "the host's kernel module ({kernel}) and the libcuda in the container ({dso}) differ: if "
+        "`nvidia-smi` works on the host, the image installs NVIDIA driver libraries of its own (libnvidia-compute-*, "
+        "nvidia-utils-* or a package pulling them in): remove them from the image so the NVIDIA runtime mounts the "
+        "host's; otherwise reboot the host after its driver upgrade (or reload the module there), then restart the "
+        "container",
         "machine": "the driver was upgraded without reloading its kernel module: reboot, or stop every GPU process and "
         "reload it (`sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia`); the user-space "
         "driver and the module must then both be {dso}",
@@ -425,6 +428,12 @@ def container_without_compute(s: Subject) -> Found | None:
     return _layer(s, cause, [x for x in lines if x], fix_for("container-without-compute", machine))
 
 
+_LIBCUDA_NOT_FOUND_SAYS = r"libcuda\.so(?:\.1)?: cannot open shared object file"
+"""A library asking for libcuda by a name the loader cannot find: under WSL only /usr/lib/wsl/lib has it, and
+libraries that dlopen the unversioned libcuda.so (cuDNN 8's sub-libraries) miss it when that directory is not on
+the search path, even where libcuda.so.1 loads."""
+
+
 def wsl_libcuda(s: Subject) -> Found | None:
     driver, machine = _driver(s.machine), s.machine
     lib = driver.libcuda
@@ -432,7 +441,18 @@ def wsl_libcuda(s: Subject) -> Found | None:
         return None
     foreign = lib.path is not None and "/usr/lib/wsl/lib" not in lib.path
     if not (lib.path is None or foreign or (lib.cu_init and lib.cu_init != "CUDA_SUCCESS")):
-        return None
+        said = machine_wide(lambda sub: _said_line(sub, _LIBCUDA_NOT_FOUND_SAYS))(s)
+        if not said or s.component == "gpu":
+            return None
+        cause = (
+            f"under WSL a library loads libcuda by a name the loader does not find ({quote_line(said.lines[0])}); "
+            "WSL keeps libcuda only in /usr/lib/wsl/lib"
+        )
+        fix = (
+            "put /usr/lib/wsl/lib on the loader's path: `export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH` "
+            "(or `echo /usr/lib/wsl/lib | sudo tee /etc/ld.so.conf.d/ld.wsl.conf && sudo ldconfig`)"
+        )
+        return _layer(s, cause, [_libcuda_line(machine), said.lines[0]], fix)
     cause = (
         f"under WSL the libcuda loaded is {lib.path}, not Windows' /usr/lib/wsl/lib one"
         if foreign

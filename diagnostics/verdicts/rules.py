@@ -430,9 +430,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "mig-instances",
         F,
-        "CUDA_VISIBLE_DEVICES with several MIG UUIDs",
+        "CUDA_VISIBLE_DEVICES with several MIG UUIDs; NVML's MIG instances against the devices the framework sees",
         Status.WARN,
-        "CUDA_VISIBLE_DEVICES lists {count} MIG instances; CUDA enumerates one MIG instance per process",
+        "{listed}; CUDA enumerates one MIG instance per process",
         "run one process per MIG instance, each with its own CUDA_VISIBLE_DEVICES=MIG-<uuid>",
         f.mig_several,
         situation="MIG",
