@@ -176,7 +176,8 @@ class SharedRead(Generic[Value]):
 
     def _limits(self, kind: Hashable) -> list[tuple[Hashable, float]]:
         """The intervals a read of `kind` waits for, its own first (it names the limit when they tie)."""
-        return sorted(((k, s) for k, s in self._intervals.items() if k in (ANY, kind)), key=lambda limit: limit[0] is ANY)
+        limits = [(k, s) for k, s in self._intervals.items() if k in (ANY, kind)]
+        return sorted(limits, key=lambda limit: limit[0] is ANY)
 
     def _join(self, kind: Hashable) -> Shared[Value]:
         """Wait for the read under way (called holding the lock), where the caller may."""
