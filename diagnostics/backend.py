@@ -6,7 +6,6 @@ Logic only; diagnostics/backend_tab.py shows it.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from models.backend_calls import BackendError
 from models.backend_info import MAX_TEXTS_PER_CALL, BackendInfo
 from models.remote import RemotePredictor
+from shared_read import SharedRead
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ def check_backend(predictor: RemotePredictor) -> BackendStatus:
 
 
 class BackendCheck:
-    """Checks shared by every caller: at most one under way, and a fresh one at most every `min_interval_s`.
-    Visitors cannot turn the Diagnostics tab into a flood on the backend.
+    """Checks shared by every caller (shared_read.py): at most one under way, and a fresh one at most every
+    `min_interval_s`. Visitors cannot turn the Diagnostics tab into a flood on the backend.
 
     The check runs outside the lock: while one is under way, every caller who has a result to be shown gets
     the latest at once (a backend that hangs held 45 page loads for 37 s when the check ran inside it). Only
@@ -105,36 +105,14 @@ class BackendCheck:
     def __init__(self, predictor: RemotePredictor, min_interval_s: float = 10.0):
         self.predictor = predictor
         self.min_interval_s = min_interval_s
-        self._lock = threading.Lock()
-        self._latest: BackendStatus | None = None
-        self._started_at = float("-inf")
-        self._running: threading.Event | None = None
-        """Set when the check under way finishes; None when none is."""
+        self._checks: SharedRead[BackendStatus] = SharedRead(
+            lambda: check_backend(self.predictor), min_interval_s=min_interval_s, serve_latest_while_reading=True
+        )
 
     def get(self, fresh: bool = False) -> BackendStatus:
         """The latest check; a new one first when there is none yet, or when `fresh` and the interval has
         passed since the last one started."""
-        with self._lock:
-            due = self._latest is None or (fresh and time.monotonic() - self._started_at >= self.min_interval_s)
-            running = self._running
-            if running is None and due:
-                self._running, self._started_at = threading.Event(), time.monotonic()
-            elif self._latest is not None:
-                return self._latest
-        if running is not None:  # nothing to show yet: wait for the first check (bounded by its deadlines)
-            running.wait()
-            return self.get()
-        return self._check()
-
-    def _check(self) -> BackendStatus:
-        status: BackendStatus | None = None
-        try:
-            status = check_backend(self.predictor)
-            return status
-        finally:
-            with self._lock:
-                if status is not None:
-                    self._latest = status
-                done, self._running = self._running, None
-            if done is not None:
-                done.set()
+        answer = self._checks.get(fresh=fresh)
+        if answer.made is None:  # only after a check crashed: check_backend words every failure of the backend
+            raise RuntimeError(f"The backend check failed; the next can start in {answer.wait_s:.0f} s.")
+        return answer.made.value

@@ -1,7 +1,7 @@
 """The latest report of this process, shared by every caller of the start-up summary and the tab.
 
-Each run starts six probe processes, so callers never buy runs of their own: at most one run is under
-way, a fresh one starts at most every `min_interval_s` (a smoke test at most every
+Each run starts six probe processes, so callers never buy runs of their own (shared_read.py): at most one
+run is under way, a fresh one starts at most every `min_interval_s` (a smoke test at most every
 `smoke_min_interval_s`), and at most `max_waiting` callers wait for the run under way. Everyone else
 is answered at once with the latest report and a note saying why it is not newer.
 """
@@ -9,12 +9,12 @@ is answered at once with the latest report and a note saying why it is not newer
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from diagnostics.report import ProgressCallback, Report, collect_report
+from shared_read import ANY, Shared, SharedRead, Why
 
 log = logging.getLogger("diagnostics")
 
@@ -42,12 +42,8 @@ class Answer:
     e.g. "Diagnostics run at most once every 60 s: this report is 12 s old, the next can start in 48 s."."""
 
 
-@dataclass(frozen=True)
-class _Made:
-    run_id: int
-    report: Report
-    started: float
-    smoke: bool
+SMOKE = "smoke"
+"""The kind of a run that includes the smoke test; a plain run is of kind ANY."""
 
 
 class LatestReport:
@@ -65,105 +61,72 @@ class LatestReport:
         self.limits = limits
         self._collect = collect
         self._clock = clock
-        self._changed = threading.Condition()
-        self._latest: _Made | None = None
-        self._latest_smoke: _Made | None = None
-        self._runs_started = 0
-        self._running: bool | None = None
-        """None when idle, else whether the run under way includes the smoke test."""
-        self._waiting = 0
-        self._last_start = float("-inf")
-        self._last_smoke_start = float("-inf")
+        self._limit_names = {ANY: "Diagnostics run", SMOKE: "Smoke tests run"}
+        self._intervals = {ANY: limits.min_interval_s, SMOKE: limits.smoke_min_interval_s}
+        self._runs: SharedRead[Report] = SharedRead(
+            self._run,
+            min_interval_s=self._intervals,
+            max_waiting=limits.max_waiting,
+            # A smoke run answers a plain request too; a plain run cannot answer a smoke request.
+            serves=lambda under_way, wanted: wanted is ANY or under_way == wanted,
+            clock=clock,
+        )
 
     @property
     def runs_started(self) -> int:
-        return self._runs_started
+        return self._runs.reads_started
 
     def peek(self) -> Report | None:
-        latest = self._latest
-        return latest.report if latest else None
+        latest = self._runs.latest()
+        return latest.value if latest else None
 
     def peek_answer(self) -> Answer | None:
-        latest = self._latest
-        return Answer(latest.report, latest.run_id) if latest else None
+        latest = self._runs.latest()
+        return Answer(latest.value, latest.number) if latest else None
 
     def kept(self, run_id: int) -> Answer | None:
         """The report of run `run_id` if it is still kept (the latest, and the latest smoke test)."""
-        for made in (self._latest, self._latest_smoke):
-            if made is not None and made.run_id == run_id:
-                return Answer(made.report, made.run_id)
+        for made in (self._runs.latest(), self._runs.latest(SMOKE)):
+            if made is not None and made.number == run_id:
+                return Answer(made.value, made.number)
         return None
 
     def kept_run_ids(self) -> set[int]:
-        return {made.run_id for made in (self._latest, self._latest_smoke) if made is not None}
+        return {made.number for made in (self._runs.latest(), self._runs.latest(SMOKE)) if made is not None}
 
     def get(self, on_probe: ProgressCallback | None = None) -> Answer:
         """The latest report as it is (a page load), else the first one (joining or starting its run)."""
-        latest = self._latest
-        if latest is not None:
-            return Answer(latest.report, latest.run_id)
-        return self.refresh(on_probe=on_probe)
+        return self._answer(self._runs.get(fresh=False, smoke=False, on_probe=on_probe), smoke=False)
 
     def refresh(self, *, smoke: bool = False, on_probe: ProgressCallback | None = None) -> Answer:
         """A report made after this call where the limits allow; else the latest, with the reason."""
-        with self._changed:
-            if self._running is not None:
-                if smoke and not self._running:
-                    return self._older(smoke, "A run without the smoke test is under way; try again when it ends.")
-                return self._join(smoke)
-            wait_s, kind, interval = self._time_to_next(smoke)
-            if wait_s > 0:
-                note = f"{kind} at most once every {interval:g} s; the next can start in {wait_s:.0f} s."
-                return self._older(smoke, note)
-            self._runs_started += 1
-            run_id, started = self._runs_started, self._clock()
-            self._running, self._last_start = smoke, started
-            if smoke:
-                self._last_smoke_start = started
-        log.info("diagnostics run %d started%s", run_id, " with the smoke test" if smoke else "")
-        report = None
-        try:
-            report = self._collect(self.timeout_s, smoke=smoke, on_probe=on_probe)
-        finally:
-            with self._changed:
-                if report is not None:
-                    self._latest = _Made(run_id, report, started, smoke)
-                    if smoke:
-                        self._latest_smoke = self._latest
-                self._running = None
-                self._changed.notify_all()
-        return Answer(report, run_id)
+        shared = self._runs.get(kind=SMOKE if smoke else ANY, smoke=smoke, on_probe=on_probe)
+        return self._answer(shared, smoke)
 
-    def _join(self, smoke: bool) -> Answer:
-        """Wait for the run under way (it serves this request), if the wait list has room."""
-        if self._waiting >= self.limits.max_waiting:
-            note = f"Diagnostics are busy: {self._waiting} callers already wait for the run under way."
-            return self._older(smoke, note)
-        awaited = self._runs_started
-        self._waiting += 1
-        try:
-            while self._running is not None and self._runs_started == awaited:
-                self._changed.wait()
-        finally:
-            self._waiting -= 1
-        made = self._latest
-        if made is not None and made.run_id == awaited:
-            return Answer(made.report, made.run_id)
-        return self._older(smoke, "The run under way failed.")
+    def _run(self, *, smoke: bool, on_probe: ProgressCallback | None) -> Report:
+        log.info("diagnostics run %d started%s", self.runs_started, " with the smoke test" if smoke else "")
+        return self._collect(self.timeout_s, smoke=smoke, on_probe=on_probe)
 
-    def _time_to_next(self, smoke: bool) -> tuple[float, str, float]:
-        """Seconds until a run may start, and the limit that decides it (its name and interval)."""
-        now = self._clock()
-        limits = [("Diagnostics run", self._last_start, self.limits.min_interval_s)]
-        if smoke:
-            limits.append(("Smoke tests run", self._last_smoke_start, self.limits.smoke_min_interval_s))
-        return max((last + interval - now, kind, interval) for kind, last, interval in limits)
+    def _answer(self, shared: Shared[Report], smoke: bool) -> Answer:
+        made = shared.made
+        if shared.why in (Why.READ, Why.KEPT) and made is not None:
+            return Answer(made.value, made.number)
+        if shared.why is Why.TOO_SOON:
+            kind, interval = self._limit_names[shared.limit], self._intervals[shared.limit]
+            note = f"{kind} at most once every {interval:g} s; the next can start in {shared.wait_s:.0f} s."
+        elif shared.why is Why.UNDER_WAY:
+            note = "A run without the smoke test is under way; try again when it ends."
+        elif shared.why is Why.FULL:
+            note = f"Diagnostics are busy: {shared.waiting} callers already wait for the run under way."
+        else:
+            note = "The run under way failed."
+        return self._older(smoke, note)
 
     def _older(self, smoke: bool, note: str) -> Answer:
         """The latest report suited to the request (a smoke test's for a smoke request, if any) and `note`."""
-        made = (self._latest_smoke if smoke else None) or self._latest
+        made = (self._runs.latest(SMOKE) if smoke else None) or self._runs.latest()
         if made is None:
             return Answer(None, 0, note)
         age = self._clock() - made.started
-        suffix = "" if not smoke or made.smoke else " It has no smoke test."
-        return Answer(made.report, made.run_id, f"{note} Showing the report of {age:.0f} s ago.{suffix}")
+        suffix = "" if not smoke or made.kind == SMOKE else " It has no smoke test."
+        return Answer(made.value, made.number, f"{note} Showing the report of {age:.0f} s ago.{suffix}")

@@ -166,6 +166,28 @@ def test_catalogue_comes_from_the_hub_or_the_dated_fallback(hub_standin: HubStan
     assert fallback.source == "fallback" and "2026-07" in fallback.note and "500" in fallback.note
 
 
+@pytest.mark.parametrize(("headers", "quiet_s"), [({}, 60.0), ({"Retry-After": "120"}, 120.0)])
+def test_a_failed_hardware_list_is_asked_again_after_a_minute_or_retry_after_not_the_hours_cache(
+    hub_standin: HubStandIn, headers: dict, quiet_s: float
+) -> None:
+    """The fallback prices stand in while the Hub fails, without a request per page load, and not for an hour."""
+    clock = FakeClock()
+    service = service_for(hub_standin, clock=clock)
+    hub_standin.fail("hardware-list", 429 if headers else 500, headers=headers)
+    assert {service.catalogue().source for _ in range(10)} == {"fallback"}
+    clock.now += quiet_s - 1
+    assert service.catalogue().source == "fallback" and hardware_requests(hub_standin) == 1
+    hub_standin.clear_failures()
+    clock.now += 1.5
+    assert service.catalogue().source == "hub" and hardware_requests(hub_standin) == 2
+    clock.now += 3000
+    assert service.catalogue().source == "hub" and hardware_requests(hub_standin) == 2
+
+
+def hardware_requests(hub: HubStandIn) -> int:
+    return sum(r.endpoint == "hardware-list" for r in hub.requests)
+
+
 def test_runtime_reads_are_cached_briefly_for_everyone(hub_standin: HubStandIn) -> None:
     """Every visitor's refresh spends the owner's rate limit: reads within the poll interval share one request."""
     service = service_for(hub_standin)

@@ -11,7 +11,6 @@ POLL_INTERVAL_S whoever asks and however many at once, and a failure is kept as 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
@@ -69,11 +68,6 @@ class SpaceService:
         self.activity = self.guard.activity
         self.desk = ChangeDesk(self.guard, self.problems, repeat_window_s=repeat_window_s, clock=clock)
         self._client = client if client is not None or self.problems else SpaceClient.from_settings(settings)
-        self._catalogue_max_age_s = catalogue_max_age_s
-        self._clock = clock
-        self._cache_lock = threading.Lock()
-        # Held while the Hub is asked, so concurrent readers wait for that one answer instead of asking too.
-        self._catalogue_fetch = threading.Lock()
         self._runtime = RememberedRead(
             lambda: self._require_client().runtime(),
             runtime_max_age_s,
@@ -81,7 +75,13 @@ class SpaceService:
             clock,
             say_when_asked_again=True,
         )
-        self._catalogue: tuple[float, Catalogue] | None = None
+        # A failure is kept shorter than the Hub's list: the dated fallback stands in for it meanwhile.
+        self._catalogue = RememberedRead(
+            lambda: catalogue_from_hub(self._require_client().list_hardware()),
+            catalogue_max_age_s,
+            _FALLBACK_RETRY_S,
+            clock,
+        )
 
     def decide(self, username: str | None) -> Decision:
         return self.guard.decide(username)
@@ -97,24 +97,12 @@ class SpaceService:
 
     def catalogue(self) -> Catalogue:
         """The Hub's flavors and prices; the dated fallback table, saying why, when the Hub cannot be asked."""
-        with self._catalogue_fetch:
-            with self._cache_lock:
-                cached = self._catalogue
-            if cached and self._clock() - cached[0] <= self._catalogue_max_age_s:
-                return cached[1]
-            if self.problems:
-                return fallback_catalogue("the Admin tab is not configured")
-            try:
-                catalogue = catalogue_from_hub(self._require_client().list_hardware())
-                counted_from = self._clock()
-            except AdminError as error:
-                catalogue = fallback_catalogue(error.message)
-                # Ask the Hub again in a minute (or when it says) rather than on every page load while it fails.
-                retry = max(_FALLBACK_RETRY_S, error.retry_after_s or 0.0)
-                counted_from = self._clock() - self._catalogue_max_age_s + retry
-            with self._cache_lock:
-                self._catalogue = (counted_from, catalogue)
-            return catalogue
+        if self.problems:
+            return fallback_catalogue("the Admin tab is not configured")
+        try:
+            return self._catalogue.get()
+        except AdminError as error:
+            return fallback_catalogue(error.message)
 
     def replicas_now(self) -> ReplicaCount:
         """The replica count of the last runtime read (one read at most, cached as any); unknown on failure."""
@@ -127,9 +115,8 @@ class SpaceService:
 
     def _is_known_flavor(self, flavor: str) -> bool:
         """Checked before sending, so it must not reach the Hub: the enum plus what is cached."""
-        with self._cache_lock:
-            cached = self._catalogue
-        return flavor in _HUB_FLAVORS or (cached is not None and cached[1].get(flavor) is not None)
+        cached = self._catalogue.peek()
+        return flavor in _HUB_FLAVORS or (cached is not None and cached.get(flavor) is not None)
 
     # Changing: each action is a Change the desk checks, sends once and records.
 
