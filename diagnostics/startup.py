@@ -50,8 +50,10 @@ def _summarise(latest: LatestReport, on_report: Callable[[str], None] | None = N
         return
     first, *rows = summary_lines(report)
     log.log(logging.INFO if report.overall == "OK" else logging.WARNING, first)
-    for row, verdict in zip(rows, report.verdicts, strict=True):
-        log.log(logging.INFO if verdict.status == "OK" else logging.WARNING, row)
+    # One row per verdict, then one per layer (a layer nobody probed has no status: nothing to warn of).
+    statuses = [v.status for v in report.verdicts] + [check.status for check in report.layers]
+    for row, status in zip(rows, statuses, strict=True):
+        log.log(logging.INFO if status in ("OK", None) else logging.WARNING, row)
 
 
 def start_background_summary(

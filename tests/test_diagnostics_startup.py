@@ -19,7 +19,9 @@ def test_summary_is_logged_in_the_background_and_kept_for_the_tab(monkeypatch, c
     started, *messages = [r.getMessage() for r in caplog.records if r.name == "diagnostics"]
     assert started == "diagnostics run 1 started"
     assert messages[0].startswith("diagnostics FAIL in ")
-    assert [m.split()[0] for m in messages[1:]] == ["gpu", "wheels", "torch", "jax", "tensorflow"]
+    assert [m.split()[0] for m in messages[1:6]] == ["gpu", "wheels", "torch", "jax", "tensorflow"]
+    # then the layers, bottom up, one line each (the thread must not die before it has logged them all)
+    assert [m.split()[0] for m in messages[6:]] == ["layer"] * len(latest.peek().layers)
     assert "import failed" in messages[3] and "killed by SIGSEGV" in messages[5]
     assert latest.peek() is not None and latest.peek().overall == "FAIL"
 
