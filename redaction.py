@@ -240,8 +240,15 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def install_log_redaction(environ: Mapping[str, str]) -> None:
     """Put a RedactingFilter on every handler of the root logger (call after logging is configured)."""
     redacting = RedactingFilter(secret_values(environ))
     for handler in logging.getLogger().handlers:
         handler.addFilter(redacting)
+    # uvicorn (Gradio's server) configures its loggers later, with handlers of their own that never reach the
+    # root's: a filter on the loggers themselves survives that configuration and covers what they log.
+    for name in UVICORN_LOGGERS:
+        logging.getLogger(name).addFilter(redacting)

@@ -409,3 +409,21 @@ def test_a_probes_stderr_reaches_the_app_log_scrubbed(tmp_path):
     quoted = [line for line in log.splitlines() if "jaxlib.whl" in line]
     record = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR) diagnostics: ")
     assert quoted and all(record.match(line) for line in quoted), quoted
+
+
+def test_what_gradios_server_logs_is_redacted_although_uvicorn_configures_its_own_handlers():
+    """uvicorn's loggers get handlers of their own when the server starts, after the app installed redaction."""
+    script = f"""
+import logging
+import uvicorn
+from redaction import install_log_redaction
+logging.basicConfig(level=logging.INFO)
+install_log_redaction({{"HF_TOKEN": "{FAKE_TOKEN}"}})
+uvicorn.Config(app=None, log_level="info").configure_logging()  # what launch() does as the server starts
+logging.getLogger("uvicorn.error").error("Exception in ASGI application: %s", "{FAKE_TOKEN}")
+logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /x?token=%s HTTP/1.1" 200', "{FAKE_TOKEN}")
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    logged = done.stdout + done.stderr
+    assert "Exception in ASGI application" in logged and "GET /x?token=" in logged, logged
+    assert FAKE_TOKEN not in logged and REDACTED in logged
