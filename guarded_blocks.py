@@ -86,7 +86,7 @@ class GuardedBlocks(gr.Blocks):
             return await super().process_api(block_fn, *args, **kwargs)
         except gr.Error:
             raise
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any bug becomes one worded gr.Error and one log line
             raise self._told(block_fn, error) from None
 
     def _told(self, block_fn: BlockFunction, error: Exception) -> gr.Error:

@@ -52,7 +52,7 @@ async def diagnostics_flood(url: str, calls: int, seconds: float) -> Counter:
             api = "diagnostics_smoke" if index % 4 == 3 else "diagnostics"
             try:
                 outcome, detail = await call_api(session, url, api, [])
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (TimeoutError, aiohttp.ClientError) as error:
                 outcome, detail = "error", repr(error)
             if outcome == "complete":
                 note = json.loads(detail)[0].get("run", {}).get("note")
@@ -72,7 +72,7 @@ async def bad_traffic(url: str, rate: float, seconds: float) -> Counter:
         async def one(index: int) -> None:
             try:
                 outcome, _ = await call_api(session, url, "predict", BAD_REQUESTS[index % len(BAD_REQUESTS)])
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (TimeoutError, aiohttp.ClientError) as error:
                 outcome = f"client error {type(error).__name__}"
             outcomes[outcome] += 1
 
@@ -124,9 +124,8 @@ def main() -> None:
         time.sleep(max(0.0, args.min_interval - args.seconds))  # so the flood may start a run of its own
         before = runs_started(app.log())
         started = time.monotonic()
-        flooded, diagnostics = asyncio.run(
-            with_demo_traffic(app.url, args.callers, args.seconds, diagnostics_flood(app.url, args.diagnostics, args.seconds))
-        )
+        flood = diagnostics_flood(app.url, args.diagnostics, args.seconds)  # a coroutine: starts when awaited
+        flooded, diagnostics = asyncio.run(with_demo_traffic(app.url, args.callers, args.seconds, flood))
         flood_s = time.monotonic() - started
         runs = runs_started(app.log()) - before
         bad_load, bad = asyncio.run(
@@ -135,7 +134,10 @@ def main() -> None:
         tracebacks = app.log().count("Traceback")
     allowed = 1 + math.floor(flood_s / args.min_interval)
     base_p95 = baseline.percentile(0.95)
-    print(f"{args.callers} Demo callers, phases of {args.seconds:g} s, DIAGNOSTICS_MIN_INTERVAL={args.min_interval:g} s")
+    print(
+        f"{args.callers} Demo callers, phases of {args.seconds:g} s,"
+        f" DIAGNOSTICS_MIN_INTERVAL={args.min_interval:g} s"
+    )
     print(line("baseline", baseline))
     print(line("one diagnostics run", one_run, base_p95))
     print(line("diagnostics flood", flooded, base_p95))

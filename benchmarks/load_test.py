@@ -18,8 +18,8 @@ import argparse
 import asyncio
 import statistics
 import sys
-import threading
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path

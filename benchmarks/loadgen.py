@@ -23,7 +23,8 @@ PLACES = ["in the park", "at home", "on stage", "in the kitchen", "at work", "by
 
 
 def sentence(rng: random.Random) -> str:
-    return " ".join(filter(None, [rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(PLACES)])) + "."
+    words = [rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(PLACES)]
+    return " ".join(filter(None, words)) + "."
 
 
 def request_shape(rng: random.Random, candidates: int = 4) -> tuple[str, str]:
@@ -116,7 +117,7 @@ async def run_load(
             started = time.perf_counter()
             try:
                 outcome, detail = await call(session, url, list(request_shape(rng)), session_hash)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (TimeoutError, aiohttp.ClientError) as error:
                 outcome, detail = "error", repr(error)
             if outcome == "complete":
                 json.loads(detail)

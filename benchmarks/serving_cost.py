@@ -93,7 +93,8 @@ def main() -> None:
             asyncio.run(load(app.url, args.callers, 2.0))
         for _ in range(args.rounds):
             for name, load in paths.items():
-                served, server_cpu, client_cpu = measured(server, lambda: load(app.url, args.callers, args.seconds))
+                run = lambda load=load: load(app.url, args.callers, args.seconds)  # noqa: E731 - bound per path
+                served, server_cpu, client_cpu = measured(server, run)
                 totals[name][0] += served
                 totals[name][1] += server_cpu
                 totals[name][2] += client_cpu

@@ -10,10 +10,10 @@ import json
 import os
 import sys
 
-from redaction import redact_text, secret_values
 from diagnostics.render import to_markdown
 from diagnostics.report import collect_report
 from diagnostics.verdicts import Status
+from redaction import redact_text, secret_values
 
 EXIT_CODES = {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}
 

@@ -152,7 +152,8 @@ class NvmlGpu:
     uuid: str | None = None
     """e.g. "GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77"."""
     mig_devices: list[dict] = field(default_factory=list)
-    """MIG instances, e.g. [{"uuid": "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "memory_total_bytes": 5_100_000_000}]."""
+    """MIG instances, e.g.
+    [{"uuid": "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "memory_total_bytes": 5_100_000_000}]."""
     processes: list[dict] = field(default_factory=list)
     """Processes holding its memory, e.g. [{"pid": 4242, "name": "python", "used_memory_bytes": 20_000_000_000}]."""
     errors: dict[str, str] = field(default_factory=dict)

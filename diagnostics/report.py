@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from diagnostics.facts import (
@@ -22,9 +22,9 @@ from diagnostics.facts import (
     WheelsInfo,
 )
 from diagnostics.registry import PROBE_NAMES, parse_probe
-from redaction import redact_data, secret_values
 from diagnostics.runner import iter_probes
 from diagnostics.verdicts import LayerCheck, Status, Verdict, judge_all, judge_layers
+from redaction import redact_data, secret_values
 
 SCHEMA = 1
 
@@ -72,7 +72,9 @@ class Report:
             "created_at": self.created_at,
             "duration_s": self.duration_s,
             "smoke": self.smoke,
-            "verdicts": [dataclasses.asdict(v) | {"status": v.status.value, "evidence": list(v.evidence)} for v in self.verdicts],
+            "verdicts": [
+                dataclasses.asdict(v) | {"status": v.status.value, "evidence": list(v.evidence)} for v in self.verdicts
+            ],
             "layers": [
                 dataclasses.asdict(check) | {"status": check.status.value if check.status else None}
                 for check in self.layers
@@ -146,7 +148,7 @@ def collect_report(
     on_probe: ProgressCallback | None = None,
 ) -> Report:
     """Run every probe in parallel (each in its own process, each under `timeout_s`) and build the report."""
-    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     runs = []
     for run in iter_probes(timeout_s, smoke=smoke, pythonpath=pythonpath):

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 CHECK_SECONDS = 10
 """GPU seconds the check asks for: a fresh worker's start-up plus a 256x256 matmul."""
@@ -77,7 +77,7 @@ def torch_in_gpu_call() -> TorchInGpuCall:
         b = torch.randn(MATMUL_SIZE, MATMUL_SIZE, generator=generator)
         on_gpu = (a.cuda() @ b.cuda()).cpu()
         facts["matmul_max_error"] = float((on_gpu - a @ b).abs().max())
-    except Exception as error:  # reported, not raised: the point of the check is to say what broke
+    except Exception as error:  # noqa: BLE001 - reported, not raised: the check exists to say what broke
         facts["problem"] = f"{type(error).__name__}: {error}"
     return TorchInGpuCall(seconds=time.perf_counter() - start, **facts)
 
@@ -134,7 +134,7 @@ class ZeroGpuTorchCheck:
             except Exception:
                 self._failed_at = self._clock()
                 raise
-            result = CheckResult(torch_facts, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            result = CheckResult(torch_facts, datetime.now(UTC).isoformat(timespec="seconds"))
             self._last, self._failed_at = (self._clock(), result), None
             return result
 

@@ -129,8 +129,10 @@ def http_error(error: HfHubHTTPError, token: str | None) -> BackendError:
             waking=True,
         )
     table = {
-        401: "The model's server refused this Space's credentials (401): the owner should check INFERENCE_TOKEN or HF_TOKEN.",
-        403: "The model's server refused this Space's credentials (403): the owner should check INFERENCE_TOKEN or HF_TOKEN.",
+        401: "The model's server refused this Space's credentials (401): "
+        "the owner should check INFERENCE_TOKEN or HF_TOKEN.",
+        403: "The model's server refused this Space's credentials (403): "
+        "the owner should check INFERENCE_TOKEN or HF_TOKEN.",
         404: "The model's server has no such route (404): the owner should check INFERENCE_URL.",
         405: "The model's server does not take this request (405): the owner should check INFERENCE_URL.",
         429: f"The model's server is busy (429){said} Try again shortly.",

@@ -90,7 +90,7 @@ class Batcher(Generic[Item, Result]):
             return
         try:
             results = await asyncio.to_thread(self._run_checked, [item for item, _ in batch])
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - split and retried, so only the culprit fails
             if len(batch) == 1:
                 future = batch[0][1]
                 if not future.done():

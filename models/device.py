@@ -162,6 +162,6 @@ def weights_bytes(location: str, dtype: str, token: str | None = None) -> int | 
 
     try:
         metadata = get_safetensors_metadata(location, token=token)
-    except Exception:  # no safetensors, offline, gated: the caller keeps one copy on one GPU
+    except Exception:  # noqa: BLE001 - no safetensors, offline, gated: the caller keeps one copy on one GPU
         return None
     return sum(metadata.parameter_count.values()) * per_parameter

@@ -160,7 +160,7 @@ class Predictor:
                         do_sample=False,
                         pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                     )
-            except BaseException as error:  # re-raised in the caller's thread below
+            except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread below
                 failure.append(error)
                 streamer.end()
 

@@ -63,7 +63,9 @@ def _clean_text(value: object, field: FieldSpec, notes: list[str]) -> str:
 def _cut(text: str, field: FieldSpec, limits: Limits, notes: list[str]) -> str:
     if len(text) <= limits.max_input_chars:
         return text
-    notes.append(f"{field.label} was cut from {len(text):,} to {limits.max_input_chars:,} characters (MAX_INPUT_CHARS).")
+    notes.append(
+        f"{field.label} was cut from {len(text):,} to {limits.max_input_chars:,} characters (MAX_INPUT_CHARS)."
+    )
     return text[: limits.max_input_chars].rstrip()
 
 

@@ -126,7 +126,7 @@ def _cpu_runtime(runtime: RuntimePlan, pipe: Any, source: ModelSource) -> tuple[
         return runtime, None
     try:
         prepared = prepare_runtime(pipe.model, pipe.tokenizer, source.location, runtime.runtime, usable_cpus())
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure falls back to torch, which still serves
         log.warning("The %s runtime could not be prepared (%s: %s); torch serves instead.",
                     runtime.runtime, type(error).__name__, error)
         return RuntimePlan("torch", f"{runtime.reason}, but the export failed: {type(error).__name__}"), None

@@ -6,11 +6,10 @@ models/inference_api.py; the model runs in the Demo's Batcher through `submit`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
-
-import logging
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -94,7 +93,7 @@ def add_inference_routes(app: FastAPI, api: InferenceApi, submit: Submit) -> Non
             with api.gate.enter():
                 try:
                     result = await submit(call.item)
-                except Exception as error:  # the owner reads what failed in the log; the caller gets no trace
+                except Exception as error:  # noqa: BLE001 - the owner reads it in the log; the caller gets no trace
                     log.error(
                         "%s failed: %s: %s", request.url.path, type(error).__name__, str(error)[:LOGGED_MESSAGE_CHARS]
                     )

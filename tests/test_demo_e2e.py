@@ -148,6 +148,7 @@ def test_a_model_that_cannot_load_leaves_no_demo_but_says_what_to_fix(env, messa
         api = httpx.get(f"{app.url}/gradio_api/info").json()
         log = app.log()
     assert "/predict" not in api["named_endpoints"]
-    shown = [c["props"].get("value", "") for c in config["components"] if c["props"].get("elem_id") == "demo-unavailable"]
+    components = config["components"]
+    shown = [c["props"].get("value", "") for c in components if c["props"].get("elem_id") == "demo-unavailable"]
     assert len(shown) == 1 and message in shown[0]
     assert log.count(message) == 1 and "Traceback" not in log

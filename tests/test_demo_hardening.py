@@ -41,7 +41,8 @@ def test_lone_surrogates_sent_among_concurrent_visitors_fail_nobody(app):
 
     def good(i: int) -> str:
         try:
-            return client.predict(f"sentence number {i}", f"number {i}\nsomething else", api_name="/predict")[0]["label"]
+            answer = client.predict(f"sentence number {i}", f"number {i}\nsomething else", api_name="/predict")
+            return answer[0]["label"]
         except AppError as error:
             return f"failed: {error}"
 

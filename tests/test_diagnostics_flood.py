@@ -82,7 +82,8 @@ def test_a_flood_of_diagnostics_calls_starts_one_run_and_the_demo_keeps_being_se
 def render_dependency(url: str) -> int:
     """The private event that fills the page from a report (its outputs include the download button)."""
     config = httpx.get(f"{url}/config").json()
-    download = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "diagnostics-download")
+    components = config["components"]
+    download = next(c["id"] for c in components if c.get("props", {}).get("elem_id") == "diagnostics-download")
     return next(d["id"] for d in config["dependencies"] if download in d["outputs"])
 
 

@@ -183,7 +183,8 @@ def test_nvml_probe_survives_a_mig_gpu_and_keeps_each_failed_query_as_a_fact(tmp
         "power_limit": "NVMLError_NotSupported: Not Supported",
         "process_name": "NVMLError_NotSupported: Not Supported",
     }
-    assert gpu["mig_devices"] == [{"uuid": "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "memory_total_bytes": 85899345920}]
+    mig = {"uuid": "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "memory_total_bytes": 85899345920}
+    assert gpu["mig_devices"] == [mig]
     assert gpu["processes"] == [{"pid": 4242, "name": None, "used_memory_bytes": 2 << 30}]
 
 

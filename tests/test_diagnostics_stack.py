@@ -24,7 +24,8 @@ def test_every_pin_in_the_stack_is_a_requirements_line():
 def test_every_framework_in_requirements_is_described():
     names = {re.split(r"[\[=]", line)[0] for line in _pinned_lines()}
     assert {"torch", "jax", "tensorflow"} <= names
-    assert {s.requirement for s in STACK.values()} == {line for line in _pinned_lines() if re.split(r"[\[=]", line)[0] in STACK}
+    pinned = {line for line in _pinned_lines() if re.split(r"[\[=]", line)[0] in STACK}
+    assert {s.requirement for s in STACK.values()} == pinned
 
 
 def _installed(name: str) -> str | None:

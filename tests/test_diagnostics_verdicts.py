@@ -56,7 +56,9 @@ def test_a_dead_probe_fails_its_framework_without_touching_the_others():
     report = report_from_payloads({k: v for k, v in data.items() if k != "torch"})
     assert report.verdict("torch").status == "FAIL" and "did not run" in report.verdict("torch").reason
     assert report.verdict("jax").status == "OK"
-    runs = [ProbeRun(name, ProbeOutcome.OK, 0.0, 0, None, "", payload) for name, payload in data.items() if name != "torch"]
+    runs = [
+        ProbeRun(name, ProbeOutcome.OK, 0.0, 0, None, "", payload) for name, payload in data.items() if name != "torch"
+    ]
     runs.append(ProbeRun("torch", ProbeOutcome.TIMEOUT, 5.0, None, "timed out after 5 s", ""))
     verdict = build_report(runs, created_at="x", duration_s=5.0, smoke=False).verdict("torch")
     assert verdict.status == "FAIL" and verdict.reason == "probe timeout: timed out after 5 s"
@@ -103,10 +105,12 @@ def test_verdicts_carry_their_rule_and_evidence_through_json():
 @pytest.mark.parametrize(
     "line",
     [
-        "2026-11-28 10:00:04.000000: W tensorflow/core/common_runtime/gpu/gpu_device.cc:2365] Cannot dlopen some GPU libraries.",
+        "2026-11-28 10:00:04.000000: W tensorflow/core/common_runtime/gpu/gpu_device.cc:2365] "
+        "Cannot dlopen some GPU libraries.",
         "W0000 00:00:1753232013.685876   24341 gpu_device.cc:2431] TensorFlow was not built with CUDA kernel binaries "
         "compatible with compute capability 12.0.",
-        "E1027 15:11:27.184481 3266602 cuda_dnn.cc:456] Loaded runtime CuDNN library: 9.10.1 but source was compiled with: 9.13.1.",
+        "E1027 15:11:27.184481 3266602 cuda_dnn.cc:456] "
+        "Loaded runtime CuDNN library: 9.10.1 but source was compiled with: 9.13.1.",
         "W tensorflow/core/common_runtime/gpu/gpu_device.cc:1956] Cannot dlopen some GPU libraries.",
     ],
 )

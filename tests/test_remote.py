@@ -196,7 +196,8 @@ def test_backend_check_reports_model_latency_and_is_shared(server):
     check = BackendCheck(connect(url, TOKEN, None, LIMITS, 5.0, 5.0), min_interval_s=60)
     status = check.get(fresh=True)
     assert status.answered and status.latency_ms is not None and status.model == "BAAI/bge-small-en-v1.5"
-    assert "The model's server answers" in status.to_markdown() and "Text Embeddings Inference 1.8.0" in status.to_markdown()
+    shown = status.to_markdown()
+    assert "The model's server answers" in shown and "Text Embeddings Inference 1.8.0" in shown
     calls = behaviour.info_calls
     for _ in range(5):
         check.get(fresh=True)

@@ -1,4 +1,5 @@
-"""The lean routes' HTTP layer on a FastAPI app of its own: what a caller and the owner's log see when the model fails."""
+"""The lean routes' HTTP layer on a FastAPI app of its own: what a caller and the owner's log see when the model
+fails."""
 
 from __future__ import annotations
 
