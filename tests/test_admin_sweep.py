@@ -29,7 +29,7 @@ from admin.sweep.plan import (
 from admin.sweep.plan_file import PLAN_FILE, PlanFile, PlanFileError
 from admin.sweep.service import SweepService
 from settings import load_settings
-from tests.hub_standin import HubStandIn, allow_hub_requests_fixture  # noqa: F401 (fixture)
+from tests.hub_standin import HubStandIn, allow_hub_requests_fixture, wait_for  # noqa: F401 (fixture)
 
 OWNER, HOST = "alice", "127.0.0.1:7860"
 T0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -152,7 +152,20 @@ def sweep_for(hub: HubStandIn, state_dir: Path | None, accelerator: str, checks=
     )
     client = SpaceClient(hub.space_id, hub.token, endpoint=hub.url, timeout_s=5.0)
     space = SpaceService(settings, client=client, runtime_max_age_s=0.0)
-    return SweepService(space, checks or RecordedChecks(), step_timeout_s=60, poll_s=0.05)
+    sweep = SweepService(space, checks or RecordedChecks(), step_timeout_s=60, poll_s=0.05)
+    OPEN_SWEEPS.append(sweep)
+    return sweep
+
+
+OPEN_SWEEPS: list[SweepService] = []
+
+
+@pytest.fixture(autouse=True)
+def close_sweeps():
+    """A confirmed sweep's loop runs in a thread: end it with its test."""
+    yield
+    while OPEN_SWEEPS:
+        OPEN_SWEEPS.pop().close()
 
 
 @pytest.fixture()
@@ -231,3 +244,26 @@ def test_a_plan_confirmed_by_someone_no_longer_allowed_sends_nothing(hub: HubSta
     on_t4.step()  # the request for a10g-small: refused
     assert hub.changes() == []
     assert PlanFile(tmp_path).read().steps[1].note.startswith("Refused: bob")
+
+
+def test_zero_gpu_is_accepted_without_a_listed_price() -> None:
+    """The Hub's price list may leave ZeroGPU out; it has no hourly price, so it adds nothing to the estimate."""
+    cost = estimate(["zero-a10g", "t4-small"], fallback_catalogue("test"), 1800)
+    assert cost.usd == pytest.approx(0.10)
+
+
+def test_a_failed_return_is_tried_again_not_left_billed(hub: HubStandIn, tmp_path: Path) -> None:
+    """The last flavor done, the Hub fails the request back to cpu-basic once: the plan stays open, the next
+    try sends it."""
+    first = sweep_for(hub, tmp_path, "cpu-basic")
+    first.prepare(caller(OWNER), ["t4-small"])
+    assert first.confirm(caller(OWNER)).ok
+    first.close()
+    on_t4 = sweep_for(hub, tmp_path, "t4-small")
+    hub.fail("hardware", 500, times=1)
+    on_t4.step()  # the checks
+    on_t4.step()  # back to cpu-basic: the Hub fails
+    assert not PlanFile(tmp_path).read().finished
+    assert not on_t4.step()  # tried again: sent, and nothing left to do
+    assert PlanFile(tmp_path).read().finished
+    assert [r.body["flavor"] for r in hub.changes()] == ["t4-small", "cpu-basic", "cpu-basic"]

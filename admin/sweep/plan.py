@@ -22,6 +22,8 @@ DEFAULT_STEP_TIMEOUT_S = 1800
 """A flavor not back within this long is recorded as failed and skipped: twice a slow build, and it bounds
 what a flavor that never starts can cost (30 min of its price)."""
 FLAVORS_MAX = 8
+ZERO_GPU_FLAVOR = "zero-a10g"
+"""ZeroGPU: a flavor the Hub's price list may leave out; it has no hourly price (README: "the free path")."""
 
 
 class StepStatus(str, Enum):
@@ -168,10 +170,10 @@ def new_plan(
         raise ValueError(f"At most {FLAVORS_MAX} flavors per sweep.")
     if len(set(chosen)) != len(chosen):
         raise ValueError("Each flavor once, please.")
-    unknown = [f for f in chosen if catalogue.get(f) is None]
+    unknown = [f for f in chosen if catalogue.get(f) is None and f != ZERO_GPU_FLAVOR]
     if unknown:
         raise ValueError(f"Not a Spaces hardware flavor: {', '.join(unknown)}.")
-    steps = tuple(SweepStep(f, catalogue.get(f).usd_per_hour) for f in chosen)
+    steps = tuple(SweepStep(f, hourly_price(f, catalogue)) for f in chosen)
     return SweepPlan(", ".join(chosen), original, who, now, steps, step_timeout_s)
 
 
@@ -185,8 +187,15 @@ class Estimate:
     text: str
 
 
+def hourly_price(flavor: str, catalogue: Catalogue) -> float | None:
+    known = catalogue.get(flavor)
+    if known is not None:
+        return known.usd_per_hour
+    return 0.0 if flavor == ZERO_GPU_FLAVOR else None
+
+
 def estimate(flavors: list[str], catalogue: Catalogue, step_timeout_s: float) -> Estimate:
-    prices = [(catalogue.get(f).usd_per_hour if catalogue.get(f) else None) for f in flavors]
+    prices = [hourly_price(f, catalogue) for f in flavors]
     minutes = ASSUMED_STEP_MINUTES * len(flavors)
     timeout_min = step_timeout_s / 60
     if any(p is None for p in prices):

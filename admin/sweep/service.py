@@ -30,6 +30,7 @@ from admin.space.service import RESTART_NOTE, SpaceService
 from admin.sweep.checks import StepChecks
 from admin.sweep.plan import (
     OPEN,
+    ZERO_GPU_FLAVOR,
     MoveKind,
     StepStatus,
     SweepPlan,
@@ -46,7 +47,6 @@ log = logging.getLogger("admin.sweep")
 SWEEP = "the hardware sweep"
 """The subject of a waiting sweep confirmation (admin/desk.py Pending)."""
 PLANNED = "hardware sweep"
-ZERO_GPU_FLAVOR = "zero-a10g"
 POLL_S = 30.0
 BUSY_RETRY_S = 5.0
 
@@ -102,6 +102,7 @@ class SweepService:
         self._now = now
         self._here: str | None = None
         self._wake = threading.Event()
+        self._closed = threading.Event()
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
 
@@ -263,9 +264,14 @@ class SweepService:
             self._thread = threading.Thread(target=self._loop, name="hardware-sweep", daemon=True)
             self._thread.start()
 
+    def close(self) -> None:
+        """End the loop after its current move (the app's process ends it by exiting)."""
+        self._closed.set()
+        self._wake.set()
+
     def _loop(self) -> None:
         try:
-            while self.step():
+            while not self._closed.is_set() and self.step():
                 pass
         except Exception:
             log.exception("sweep: the loop stopped")
@@ -278,6 +284,8 @@ class SweepService:
         except PlanFileError as error:
             log.error("sweep: %s; not carrying on", error)
             return False
+        if plan is None or plan.finished:
+            return False  # decided before `here`, which may ask the Hub
         here = self.here()
         if here is None:
             self._wake.wait(self._poll_s)
@@ -370,16 +378,19 @@ class SweepService:
         return True
 
     def _send_return(self, plan: SweepPlan, index: int) -> bool:
-        finished: list[bool] = []
+        """Claim the return (finished), ask for the original flavor; on failure un-claim it and try again later:
+        a sweep must not leave the Space billed on its last flavor."""
+        finished = self._now()
+        claimed: list[SweepPlan] = []
 
         def finish(p: SweepPlan | None) -> SweepPlan | None:
             if p != plan:
                 return None
-            finished.append(True)
-            return replace(p, finished_at=self._now())
+            claimed.append(replace(p, finished_at=finished))
+            return claimed[0]
 
         self.plan_file.update(finish)
-        if not finished:
+        if not claimed:
             return True
         change = Change(
             f"hardware sweep done: back to {plan.original}",
@@ -387,8 +398,13 @@ class SweepService:
             self._describe_return,
             restarts=True,
         )
-        self.desk.send_planned(self._planned(plan), change)
-        return False
+        outcome = self.desk.send_planned(self._planned(plan), change)
+        if outcome.ok or outcome.message.startswith("Refused"):
+            # Refused: whoever confirmed may no longer act, so the app may not either; the owner sees the row.
+            return False
+        self.plan_file.update(lambda p: replace(p, finished_at=None) if p and p.finished_at == finished else None)
+        self._wake.wait(self._poll_s)
+        return True
 
     @staticmethod
     def _planned(plan: SweepPlan) -> Planned:

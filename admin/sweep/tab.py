@@ -14,7 +14,7 @@ from admin.handlers import CHANGES, caller_of, close_confirm, result_line, safel
 from admin.space.catalogue import FREE_FLAVOR
 from admin.space.service import SpaceService
 from admin.sweep.checks import StepChecks
-from admin.sweep.plan import COLUMNS, matrix_csv, matrix_markdown, matrix_rows, progress_text
+from admin.sweep.plan import COLUMNS, ZERO_GPU_FLAVOR, matrix_csv, matrix_markdown, matrix_rows, progress_text
 from admin.sweep.service import SweepService
 
 REFRESH_S = 15.0
@@ -35,7 +35,11 @@ class SweepSection:
         )
         if self.service.refusal:
             gr.Markdown(f"⚠️ {self.service.refusal}")
-        self.flavors = gr.Dropdown(label="Flavors to visit", choices=[], multiselect=True, interactive=True)
+        # Any value reaches the service, which says what is wrong with it (Gradio's own check would only say
+        # "not in the list of choices" to a session that has not loaded them).
+        self.flavors = gr.Dropdown(
+            label="Flavors to visit", choices=[], multiselect=True, interactive=True, allow_custom_value=True
+        )
         self.estimate = gr.Markdown()
         with gr.Row():
             self.plan = gr.Button("Plan the sweep…", variant="primary", interactive=False)
@@ -75,6 +79,8 @@ class SweepSection:
         allowed = self.service.space.decide(username).allowed and not self.service.refusal
         catalogue = self.service.space.catalogue()
         choices = [(f.label, f.name) for f in catalogue.flavors if f.name != FREE_FLAVOR]
+        if catalogue.get(ZERO_GPU_FLAVOR) is None:
+            choices.append((f"{ZERO_GPU_FLAVOR} · ZeroGPU (no hourly price)", ZERO_GPU_FLAVOR))
         acts = gr.Button(interactive=allowed and not self.service.space.problems)
         return {self.flavors: gr.Dropdown(choices=choices), self.plan: acts, self.stop: acts, **self._view()}
 
