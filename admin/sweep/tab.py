@@ -49,10 +49,16 @@ class SweepSection:
             self.confirm = gr.Button("Confirm", variant="stop")
             self.cancel = gr.Button("Cancel")
         self.result = gr.Markdown()
-        self.progress = gr.Markdown()
-        self.matrix = gr.Dataframe(headers=list(COLUMNS), interactive=False, wrap=True, label="Sweep matrix")
-        self.markdown = gr.Code(label="Markdown for the Space's README", language="markdown", interactive=False)
-        self.download = gr.File(label="Download the matrix", file_count="multiple", interactive=False)
+        self.progress = gr.Markdown(elem_id="sweep-progress")
+        self.matrix = gr.Dataframe(
+            headers=list(COLUMNS), interactive=False, wrap=True, label="Sweep matrix", elem_id="sweep-matrix"
+        )
+        self.markdown = gr.Code(
+            label="Markdown for the Space's README", language="markdown", interactive=False, elem_id="sweep-markdown"
+        )
+        self.download = gr.File(
+            label="Download the matrix", file_count="multiple", interactive=False, elem_id="sweep-download"
+        )
         self.timer = gr.Timer(REFRESH_S, active=False)
         self._wire(refresh)
 
