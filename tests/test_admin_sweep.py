@@ -267,3 +267,30 @@ def test_a_failed_return_is_tried_again_not_left_billed(hub: HubStandIn, tmp_pat
     assert not on_t4.step()  # tried again: sent, and nothing left to do
     assert PlanFile(tmp_path).read().finished
     assert [r.body["flavor"] for r in hub.changes()] == ["t4-small", "cpu-basic", "cpu-basic"]
+
+
+def test_a_link_in_place_of_the_plan_is_refused_with_a_message(hub: HubStandIn, tmp_path: Path) -> None:
+    (tmp_path / PLAN_FILE).symlink_to(tmp_path / "elsewhere.json")
+    sweep = sweep_for(hub, tmp_path, "cpu-basic")
+    assert isinstance(sweep.prepare(caller(OWNER), ["t4-small"]), Pending)
+    outcome = sweep.confirm(caller(OWNER))
+    assert not outcome.ok and "is not a regular file" in outcome.message, outcome.message
+    assert hub.changes() == [] and not (tmp_path / "elsewhere.json").exists()
+
+
+class BrokenChecks:
+    def run(self, started_after_s: float | None) -> StepResult:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+
+def test_checks_that_crash_are_a_finding_and_the_sweep_goes_on(hub: HubStandIn, tmp_path: Path) -> None:
+    first = sweep_for(hub, tmp_path, "cpu-basic")
+    first.prepare(caller(OWNER), ["t4-small", "a10g-small"])
+    assert first.confirm(caller(OWNER)).ok
+    first.close()
+    on_t4 = sweep_for(hub, tmp_path, "t4-small", BrokenChecks())
+    on_t4.step()
+    on_t4.step()
+    step = PlanFile(tmp_path).read().steps[0]
+    assert (step.status, step.note) == (StepStatus.FAILED, "the checks failed: RuntimeError")
+    assert [r.body["flavor"] for r in hub.changes()] == ["t4-small", "a10g-small"]

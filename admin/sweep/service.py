@@ -202,7 +202,7 @@ class SweepService:
                 raise AdminError(ErrorKind.BAD_REQUEST, "Another sweep started meanwhile; nothing was sent.")
             return plan
 
-        self.plan_file.update(write)
+        self._owner_update(write)
         if flavors[0] == self.here():
             return None  # the loop runs the first step here, without a restart
         return self._request(0)
@@ -228,8 +228,14 @@ class SweepService:
             original.append(plan.original)
             return replace(plan, steps=steps, stopped_by=who, finished_at=now)
 
-        self.plan_file.update(stop)
+        self._owner_update(stop)
         return self._return_to(original[0])
+
+    def _owner_update(self, change: Callable[[SweepPlan | None], SweepPlan | None]) -> None:
+        try:
+            self.plan_file.update(change)
+        except PlanFileError as error:
+            raise AdminError(ErrorKind.UNEXPECTED, f"{error} Remove it, then try again; nothing was sent.") from error
 
     def _return_to(self, original: str) -> SpaceState | None:
         """Ask for the original flavor; None when the Space runs on it already."""
@@ -327,8 +333,12 @@ class SweepService:
         if self.checks is None:
             result, status, note = step.result, StepStatus.FAILED, "no checks can run in this process"
         else:
-            result = self.checks.run((now - requested).total_seconds())
-            status, note = StepStatus.DONE, ""
+            try:
+                result = self.checks.run((now - requested).total_seconds())
+                status, note = StepStatus.DONE, ""
+            except Exception as error:
+                log.exception("sweep: the checks failed on %s", step.flavor)
+                result, status, note = step.result, StepStatus.FAILED, f"the checks failed: {type(error).__name__}"
         finished = self._now()
 
         def record(p: SweepPlan | None) -> SweepPlan | None:
