@@ -4,7 +4,9 @@ the matrix is for everyone to read (what works where is no secret), as a table, 
 
 from __future__ import annotations
 
+import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -24,6 +26,7 @@ class SweepSection:
     def __init__(self, service: SweepService, activity: gr.Dataframe):
         self.service = service
         self.activity = activity
+        self._folder = Path(tempfile.mkdtemp(prefix="sweep-"))
         self._build()
 
     def _build(self) -> None:
@@ -98,12 +101,7 @@ class SweepSection:
 
     def _view(self) -> dict:
         plan = self.service.plan()
-        files = None
-        if plan is not None:
-            folder = Path(tempfile.mkdtemp(prefix="sweep-"))
-            (folder / "hardware-sweep.md").write_text(matrix_markdown(plan), encoding="utf-8")
-            (folder / "hardware-sweep.csv").write_text(matrix_csv(plan), encoding="utf-8")
-            files = [str(folder / "hardware-sweep.md"), str(folder / "hardware-sweep.csv")]
+        files = self._files(plan) if plan is not None else None
         return {
             self.progress: progress_text(plan),
             self.matrix: matrix_rows(plan) if plan else [],
@@ -111,6 +109,17 @@ class SweepSection:
             self.download: files,
             self.timer: gr.Timer(active=plan is not None and not plan.finished),
         }
+
+    def _files(self, plan) -> list[str]:
+        """The matrix as Markdown and CSV, rewritten in this section's one folder (Gradio serves a copy)."""
+        paths = []
+        for name, text in (("hardware-sweep.md", matrix_markdown(plan)), ("hardware-sweep.csv", matrix_csv(plan))):
+            path = self._folder / name
+            temporary = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, path)  # a page reading it meanwhile gets the old file or the new, whole
+            paths.append(str(path))
+        return paths
 
     def on_sweep_plan(self, flavors, profile: gr.OAuthProfile | None, request: gr.Request):
         caller = caller_of(profile, request)
