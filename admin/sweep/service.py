@@ -270,10 +270,13 @@ class SweepService:
             self._thread = threading.Thread(target=self._loop, name="hardware-sweep", daemon=True)
             self._thread.start()
 
-    def close(self) -> None:
-        """End the loop after its current move (the app's process ends it by exiting)."""
+    def close(self, timeout_s: float = 10.0) -> None:
+        """End the loop after its current move and wait for it (the app's process ends it by exiting)."""
         self._closed.set()
         self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
 
     def _loop(self) -> None:
         try:
