@@ -44,6 +44,8 @@ def main() -> None:
     from http_guard import BodyGuard, GuardLimits
 
     from admin.activity import activity_log
+    from admin.sweep.checks import StepChecks, demo_request
+    from admin.sweep.service import checks_due_here
     from admin.tab import build_admin_tab
     from diagnostics.backend import BackendCheck
     from diagnostics.backend_tab import build_backend_check
@@ -96,8 +98,12 @@ def main() -> None:
     # Shared by the Admin tab and the start-up record, in STATE_DIR when set: a restart's diagnostics are
     # kept beside the change that caused it.
     activity = activity_log(settings)
+    # A hardware sweep in STATE_DIR carries on here (admin/sweep/): on a flavor it visits, the start-up run is its.
+    sweep_checks = StepChecks(diagnostics, demo_request(predictor, problem, gpu), (settings.hf_token,))
     if settings.diagnostics_at_startup:
-        start_background_summary(diagnostics, lambda line: activity.record_startup(settings.accelerator, line))
+        start_background_summary(
+            diagnostics, lambda line: activity.record_startup(settings.accelerator, line), checks_due_here(settings)
+        )
     else:
         activity.record_startup(settings.accelerator, "")
 
@@ -117,7 +123,7 @@ def main() -> None:
             if gpu is not None:
                 build_zerogpu_check(ZeroGpuTorchCheck(gpu(torch_in_gpu_call, lambda: CHECK_SECONDS)))
         with gr.Tab("Admin"):
-            build_admin_tab(settings, activity=activity)
+            build_admin_tab(settings, activity=activity, sweep_checks=sweep_checks)
 
     for name, value in {**GRADIO_ANALYTICS_DEFAULTS, **(SPACES_PROXY_DEFAULTS if settings.space_host else {})}.items():
         os.environ.setdefault(name, value)

@@ -96,6 +96,8 @@ class Settings:
     """Most bytes in one file uploaded to /gradio_api/upload: the app takes no files."""
     state_dir: str | None = None
     """A mounted Storage Bucket (e.g. "/data") where the Admin tab's activity and start-up diagnostics are kept."""
+    sweep_step_timeout_s: float = 1800.0
+    """A hardware sweep's flavor not back within this many seconds is recorded as failed and skipped."""
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -202,4 +204,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_json_containers=_number(env, "MAX_JSON_CONTAINERS", 10_000, int, 2, 10_000_000),
         max_file_size=_number(env, "MAX_FILE_SIZE", 0, int, 0, 1_099_511_627_776),
         state_dir=_text(env, "STATE_DIR"),
+        sweep_step_timeout_s=_number(env, "SWEEP_STEP_TIMEOUT", 1800.0, float, 10.0, 86_400.0),
     )

@@ -13,6 +13,9 @@ problems, then builds the step (bad input becomes a clear message; nothing is se
 Sending holds the desk's busy lock: a change asked for while another is in flight is refused, not queued, and
 the same change finished less than `repeat_window_s` ago is refused as a repeated click. Every change sent is
 written to the activity log with its result, and the caller gets a generic `Outcome`.
+
+`send_planned` sends a change with no request behind it (a step of a plan the owner confirmed earlier, carried
+across a restart): the plan's confirmation stands in for the Guard, and the lock and the audit row are the same.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from admin.access import Caller
@@ -65,6 +69,21 @@ class Pending(Generic[State]):
     """What the confirm button says, e.g. "Confirm: switch to t4-small at $0.40/hour (sleep: 15 min)"."""
     estimate: str = ""
     """The cost and its assumption, shown beside the button."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The authority of a change sent later, with no browser request: who confirmed its plan, and when."""
+
+    who: str
+    """The signed-in user who confirmed the plan, e.g. "alice"; still checked against the owner and ADMIN_USERS."""
+    confirmed_at: datetime
+    plan: str
+    """The plan in a few words, e.g. "hardware sweep"."""
+
+    @property
+    def audit_who(self) -> str:
+        return f"{self.who} ({self.plan} confirmed {self.confirmed_at:%Y-%m-%d %H:%M} UTC)"
 
 
 class ChangeDesk:
@@ -136,6 +155,20 @@ class ChangeDesk:
         refused = self.refused(caller, what)
         if refused:
             return refused
+        return self._send(caller.username or "", change)
+
+    def send_planned(self, planned: Planned, change: Change) -> Outcome:
+        """A step of a confirmed plan, sent with no request to check: refused when whoever confirmed it may no
+        longer act (removed from ADMIN_USERS since) or the feature is not configured."""
+        if not self.guard.decide(planned.who).allowed:
+            self.guard.activity.refuse("planned", change.what, f"{planned.who} may no longer change this Space")
+            return Outcome(False, f"Refused: {planned.who}, who confirmed the {planned.plan}, may no longer act.")
+        if self.problems:
+            return Outcome(False, " ".join(self.problems))
+        return self._send(planned.audit_who, change)
+
+    def _send(self, who: str, change: Change) -> Outcome:
+        what = change.what
         if not self._busy.acquire(blocking=False):
             return Outcome(False, f"Ignored “{what}”: another change is being sent to the Hub. Wait for its result.")
         try:
@@ -145,11 +178,11 @@ class ChangeDesk:
             try:
                 state = change.send()
             except AdminError as error:
-                self.guard.activity.record(caller.username or "", what, error.message, ok=False)
+                self.guard.activity.record(who, what, error.message, ok=False)
                 return Outcome(False, error.message)
             self._last_change = (what, self._clock())
             message = change.describe(state)
-            self.guard.activity.record(caller.username or "", what, message, ok=True, restarts=change.restarts)
+            self.guard.activity.record(who, what, message, ok=True, restarts=change.restarts)
             return Outcome(True, message, state)
         finally:
             self._busy.release()

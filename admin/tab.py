@@ -14,16 +14,22 @@ from admin.hub import AdminError, whoami_name
 from admin.live.tab import build_live_panel
 from admin.space.service import SpaceService
 from admin.space.tab import SpaceTab
+from admin.sweep.checks import StepChecks
+from admin.sweep.tab import build_sweep_section
 from settings import Settings
 
 
-def build_admin_tab(settings: Settings, *, activity: ActivityLog | None = None) -> None:
+def build_admin_tab(
+    settings: Settings, *, activity: ActivityLog | None = None, sweep_checks: StepChecks | None = None
+) -> None:
     """Lay out the Admin tab inside the caller's `with gr.Tab(...)` of a gr.Blocks.
 
     `activity`: the app's log, which the start-up diagnostics write to as well (admin.activity.activity_log).
+    `sweep_checks`: what a hardware sweep step runs in this process (app.py's diagnostics and Demo).
     """
     guard = Guard(settings, activity or activity_log(settings))
     space = SpaceTab(SpaceService(settings, guard=guard), sign_in_problem())
+    build_sweep_section(space.service, space.activity, sweep_checks)
     build_live_panel(settings, guard)
     if settings.inference_endpoint:
         build_endpoint_panel(settings, guard, space.activity)

@@ -35,9 +35,9 @@ def one_line(report: Report) -> str:
     return ", ".join(parts)
 
 
-def _summarise(latest: LatestReport, on_report: Callable[[str], None] | None = None) -> None:
+def _summarise(latest: LatestReport, on_report: Callable[[str], None] | None = None, smoke: bool = False) -> None:
     try:
-        report = latest.refresh().report
+        report = latest.refresh(smoke=smoke).report
     except Exception:  # noqa: BLE001 - a broken report must never take the app down
         log.exception("diagnostics could not run")
         report = None
@@ -57,14 +57,14 @@ def _summarise(latest: LatestReport, on_report: Callable[[str], None] | None = N
 
 
 def start_background_summary(
-    latest: LatestReport, on_report: Callable[[str], None] | None = None
+    latest: LatestReport, on_report: Callable[[str], None] | None = None, smoke: bool = False
 ) -> threading.Thread:
     """Start the report in a daemon thread and return it; the Diagnostics tab shows its result when done,
-    and `on_report` gets it as `one_line` text.
+    and `on_report` gets it as `one_line` text. `smoke`: with the smoke test (a hardware sweep's visit).
 
     app.py calls this only when settings.diagnostics_at_startup is true.
     """
-    thread = threading.Thread(target=_summarise, args=(latest, on_report), name="diagnostics-startup", daemon=True)
+    thread = threading.Thread(target=_summarise, args=(latest, on_report, smoke), name="diagnostics-startup", daemon=True)
     thread.start()
     return thread
 

@@ -160,6 +160,11 @@ class SpaceService:
             restarts=True,
         )
 
+    def hardware_request(self, flavor: str) -> SpaceState:
+        """A hardware request's one Hub call, its answer remembered: for a Change another feature sends
+        through this desk (the hardware sweep)."""
+        return self._runtime.keep(self._require_client().request_hardware(flavor))
+
     def stop_billing(self, caller: Caller) -> Outcome:
         """Back to free cpu-basic, in one click."""
         change = self._change(

@@ -1,0 +1,1 @@
+"""The hardware sweep: the Space visits the flavors the owner chose, one restart each, and records what works where."""
