@@ -21,12 +21,15 @@ from diagnostics.verdicts import Verdict
 
 INTRO = (
     "### Apply a fix\n"
-    "Only you, the owner, see this. **Apply** makes the fix of a verdict below on this Space: Space variables "
+    "Only the owner (and ADMIN_USERS) see this. **Apply** makes a verdict's fix on this Space: Space variables "
     "(the Space restarts with them), requirements.txt as a pull request on the Space's repo for you to review and "
     "merge on the Hub (or committed to main after a second confirmation: the Space rebuilds), other hardware "
     "(billed per minute: asks for a confirmation showing the price), or a restart / factory reboot. A restart "
     "takes the Space, and this page, down for its start time. After it, the start-up diagnostics show below "
     "whether the fix worked."
+)
+VISITOR_NOTE = (
+    "The Space's owner, signed in (Admin tab), can apply the fixes above that the Space can make on itself."
 )
 HISTORY_HEADER = "| When (UTC) | Who | Fix | Before | After | Worked? |\n|---|---|---|---|---|---|\n"
 
@@ -57,6 +60,7 @@ class FixPanel:
     def __init__(self, service: FixService, reports: LatestReport, report_json: gr.JSON):
         self.service = service
         self.reports = reports
+        self.note = gr.Markdown(elem_id="diagnostics-fixes-note")
         with gr.Group(visible=False, elem_id="diagnostics-fixes") as self.group:
             gr.Markdown(INTRO)
             self.choice = gr.Dropdown(label="Fix to apply", choices=[], interactive=True, elem_id="diagnostics-fix")
@@ -73,7 +77,7 @@ class FixPanel:
         report_json.change(
             self.on_fix_report,
             inputs=report_json,
-            outputs=[self.group, self.choice, self.history],
+            outputs=[self.note, self.group, self.choice, self.history],
             api_visibility="private",
             show_progress="hidden",
         )
@@ -99,10 +103,15 @@ class FixPanel:
 
     def on_fix_report(self, data: Any, profile: gr.OAuthProfile | None, request: gr.Request):
         # Shown to whoever may act from this page; not counted as a refusal: looking is not an attempt.
-        if self.service.guard.check(caller_of(profile, request)) is not None:
-            return {self.group: gr.Group(visible=False), self.choice: gr.Dropdown(choices=[], value=None)}
         choices = _choices(self._report(data))
+        if self.service.guard.check(caller_of(profile, request)) is not None:
+            return {
+                self.note: VISITOR_NOTE if choices else "",
+                self.group: gr.Group(visible=False),
+                self.choice: gr.Dropdown(choices=[], value=None),
+            }
         return {
+            self.note: "",
             self.group: gr.Group(visible=True),
             self.choice: gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
             self.history: history_markdown(self.service.applied()),
