@@ -10,8 +10,7 @@ from typing import Any
 
 from huggingface_hub import CommitOperationAdd
 
-from admin.hub import AdminError, ErrorKind, HubClient, configuration_problems
-from settings import Settings
+from admin.hub import HubClient
 
 REQUIREMENTS = "requirements.txt"
 
@@ -32,13 +31,6 @@ class FixClient(HubClient):
     def __init__(self, repo_id: str, token: str, **kwargs: Any):
         super().__init__(repo_id, token, **kwargs)
         self.repo_id = repo_id
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> FixClient:
-        problems = configuration_problems(settings)
-        if problems:
-            raise AdminError(ErrorKind.NOT_CONFIGURED, " ".join(problems))
-        return cls(settings.space_id, settings.hf_token, **kwargs)
 
     def set_variable(self, key: str, value: str) -> None:
         self._call(f"set the variable {key}", lambda: self._api.add_space_variable(self.repo_id, key, value))

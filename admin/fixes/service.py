@@ -75,7 +75,7 @@ class FixService:
         self.guard = space.guard
         self.problems = space.problems
         self.desk = ChangeDesk(self.guard, self.problems)
-        self._client = client if client is not None or self.problems else FixClient.from_settings(space.settings)
+        self._client = client if client is not None or self.problems else FixClient.for_space(space.settings)
         self._steps: dict[ActionKind, Callable[[Verdict, bool], Step]] = {
             ActionKind.VARIABLES: self._variables,
             ActionKind.REQUIREMENTS: self._requirements,

@@ -21,7 +21,7 @@ from admin.access import Caller, Decision
 from admin.activity import ActivityLog, activity_log
 from admin.desk import Change, ChangeDesk, Outcome, Pending
 from admin.guard import Guard
-from admin.hub import AdminError, ErrorKind
+from admin.hub import AdminError, ErrorKind, configuration_problems
 from admin.remembered import FAILURE_BACKOFF_S, POLL_INTERVAL_S, RememberedRead
 from admin.space.catalogue import (
     CPU_BASIC_SLEEP_S,
@@ -34,7 +34,7 @@ from admin.space.catalogue import (
     price_per_hour,
     sleep_choice,
 )
-from admin.space.client import SpaceClient, SpaceState, configuration_problems
+from admin.space.client import SpaceClient, SpaceState
 from admin.space.replicas import ReplicaCount, parse_replicas, replicas_cost, with_replicas
 from settings import Settings
 
