@@ -56,10 +56,11 @@ class Applied:
     @property
     def worked(self) -> bool | None:
         """True when the rule no longer fires and the status is no worse; None while unknown."""
-        if not self.after:
+        status, _, rule = self.before.partition(" ")
+        after_status, _, after_rule = (self.after or "").partition(" ")
+        known = {s.value for s in Status}
+        if status not in known or after_status not in known:  # not yet, or a record this version cannot read
             return None
-        status, rule = self.before.split(" ", 1)
-        after_status, _, after_rule = self.after.partition(" ")
         return after_rule != rule and Status(after_status).rank <= Status(status).rank
 
 
