@@ -44,16 +44,14 @@ def main() -> None:
     from http_guard import BodyGuard, GuardLimits
 
     from admin.activity import activity_log
+    from admin.fixes.service import FixService
+    from admin.fixes.tab import build_fix_panel
+    from admin.space.service import SpaceService
     from admin.sweep.checks import StepChecks, demo_request
     from admin.sweep.service import checks_due_here
     from admin.tab import build_admin_tab
-    from diagnostics.backend import BackendCheck
-    from diagnostics.backend_tab import build_backend_check
-    from diagnostics.cache import LatestReport, RunLimits
-    from diagnostics.startup import start_background_summary, stop_probes_on_exit
-    from diagnostics.tab import build_diagnostics_tab
-    from diagnostics.zerogpu_check import CHECK_SECONDS, ZeroGpuTorchCheck, torch_in_gpu_call
-    from diagnostics.zerogpu_tab import build_zerogpu_check
+    from diagnostics.page import build_diagnostics
+    from diagnostics.startup import start_diagnostics
     from models.dispatch import serving_predictor
     from models.inference_api import InferenceApi
     from models.inputs import Limits
@@ -86,26 +84,19 @@ def main() -> None:
         log.error("Model error: %s", error)
         predictor, problem = None, str(error)
 
-    stop_probes_on_exit()
-    diagnostics = LatestReport(
-        settings.diagnostics_timeout_s,
-        RunLimits(
-            settings.diagnostics_min_interval_s,
-            settings.diagnostics_smoke_min_interval_s,
-            settings.diagnostics_max_waiting,
-        ),
-    )
-    # Shared by the Admin tab and the start-up record, in STATE_DIR when set: a restart's diagnostics are
-    # kept beside the change that caused it.
+    # Shared by the Admin tab, the Diagnostics tab's Apply and the start-up record, in STATE_DIR when set: a
+    # restart's diagnostics are kept beside the change (or the fix) that caused it.
     activity = activity_log(settings)
-    # A hardware sweep in STATE_DIR carries on here (admin/sweep/): on a flavor it visits, the start-up run is its.
-    sweep_checks = StepChecks(diagnostics, demo_request(predictor, problem, gpu), (settings.hf_token,))
-    if settings.diagnostics_at_startup:
-        start_background_summary(
-            diagnostics, lambda line: activity.record_startup(settings.accelerator, line), checks_due_here(settings)
-        )
-    else:
-        activity.record_startup(settings.accelerator, "")
+    # A hardware sweep in STATE_DIR carries on here (admin/sweep/): on a flavor it visits, the start-up run is its,
+    # with the smoke test.
+    reports = start_diagnostics(
+        settings,
+        lambda line, marks: activity.record_startup(settings.accelerator, line, marks),
+        smoke=checks_due_here(settings),
+    )
+    sweep_checks = StepChecks(reports, demo_request(predictor, problem, gpu), (settings.hf_token,))
+    space = SpaceService(settings, activity=activity)
+    fixes = FixService(space)
 
     # Files handed to visitors (the diagnostics download) leave Gradio's cache after a day.
     with GuardedBlocks(title="GPU self-check", delete_cache=(3600, 86_400)) as demo:
@@ -117,13 +108,15 @@ def main() -> None:
             else:
                 batcher = build_demo_tab(predictor, settings, None if settings.inference_url else gpu)
         with gr.Tab("Diagnostics"):
-            if settings.inference_url and predictor is not None:
-                build_backend_check(BackendCheck(predictor))
-            build_diagnostics_tab(diagnostics)
-            if gpu is not None:
-                build_zerogpu_check(ZeroGpuTorchCheck(gpu(torch_in_gpu_call, lambda: CHECK_SECONDS)))
+            build_diagnostics(
+                settings,
+                reports,
+                predictor=predictor,
+                gpu=gpu,
+                below=lambda report_json: build_fix_panel(fixes, reports, report_json),
+            )
         with gr.Tab("Admin"):
-            build_admin_tab(settings, activity=activity, sweep_checks=sweep_checks)
+            build_admin_tab(settings, space=space, sweep_checks=sweep_checks)
 
     for name, value in {**GRADIO_ANALYTICS_DEFAULTS, **(SPACES_PROXY_DEFAULTS if settings.space_host else {})}.items():
         os.environ.setdefault(name, value)

@@ -18,8 +18,8 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from admin.state_store import JsonLinesStore, Record, open_state_store
@@ -49,6 +49,8 @@ class ActivityEntry:
     """The change restarts the Space (hardware, restart, more replicas): the start-ups after it are its outcome."""
     back: tuple[StartupEntry, ...] = ()
     """The start-ups that followed it (one per replica), e.g. the new hardware's diagnostics."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """What the change was for besides its words, e.g. {"component": "jax", "rule": "out-of-memory", ...}."""
 
     def as_row(self) -> list[str]:
         result = self.result
@@ -67,6 +69,7 @@ class ActivityEntry:
             "ok": self.ok,
             "restarts": self.restarts,
             "replica": replica,
+            **({"tags": dict(self.tags)} if self.tags else {}),
         }
 
 
@@ -84,6 +87,8 @@ class StartupEntry:
     """The flavor it started on (ACCELERATOR), e.g. "a10g-small"; "cpu" when Spaces name none."""
     summary: str
     """e.g. "torch OK, JAX OK, TF WARN (libcudnn.so.9 not found)"; "" when diagnostics did not run."""
+    verdicts: Mapping[str, str] = field(default_factory=dict)
+    """Each component's status and rule, e.g. {"jax": "OK ok", "gpu": "WARN gpu-no-gpu"}: what a fix changed."""
 
     def outcome(self, with_replica: bool = False) -> str:
         where = f"{self.hardware}, replica {self.replica}" if with_replica else self.hardware
@@ -100,6 +105,7 @@ class StartupEntry:
             "replica": self.replica,
             "hardware": self.hardware,
             "summary": self.summary,
+            **({"verdicts": dict(self.verdicts)} if self.verdicts else {}),
         }
 
 
@@ -147,13 +153,26 @@ def _entry(record: Record) -> ActivityEntry | StartupEntry | None:
                 str(record["result"]),
                 bool(record["ok"]),
                 bool(record.get("restarts", False)),
+                tags=_strings(record.get("tags")),
             )
         if record["kind"] == "startup":
             started = _utc(record.get("started") or record["when"])
-            return StartupEntry(when, started, str(record["replica"]), str(record["hardware"]), str(record["summary"]))
+            return StartupEntry(
+                when,
+                started,
+                str(record["replica"]),
+                str(record["hardware"]),
+                str(record["summary"]),
+                _strings(record.get("verdicts")),
+            )
     except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: year 1 moved to UTC
         pass
     return None
+
+
+def _strings(value: object) -> dict[str, str]:
+    """A stored mapping of words, or {} where there is none (older records) or it is damaged."""
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def timeline(records: list[Record], window: timedelta = ATTACH_WINDOW) -> list[ActivityEntry | StartupEntry]:
@@ -249,7 +268,16 @@ class ActivityLog:
         self.started = datetime.now(UTC)
         """When this process started, near enough: app.py makes its log while starting."""
 
-    def record(self, who: str, action: str, result: str, ok: bool, *, restarts: bool = False) -> ActivityEntry:
+    def record(
+        self,
+        who: str,
+        action: str,
+        result: str,
+        ok: bool,
+        *,
+        restarts: bool = False,
+        tags: Mapping[str, str] | None = None,
+    ) -> ActivityEntry:
         """A change an authorised user asked for, sent to the Hub: kept, stored and logged."""
         entry = ActivityEntry(
             datetime.now(UTC),
@@ -258,6 +286,7 @@ class ActivityLog:
             redact_text(result, self._secrets),
             ok,
             restarts,
+            tags={k: redact_text(v, self._secrets) for k, v in (tags or {}).items()},
         )
         self._keep(entry.to_record(self.replica))
         log.log(
@@ -270,10 +299,18 @@ class ActivityLog:
         )
         return entry
 
-    def record_startup(self, hardware: str | None, summary: str) -> StartupEntry:
-        """This replica started on `hardware`; `summary` is its start-up diagnostics in a line ("" if none ran)."""
+    def record_startup(
+        self, hardware: str | None, summary: str, verdicts: Mapping[str, str] | None = None
+    ) -> StartupEntry:
+        """This replica started on `hardware`; `summary` is its start-up diagnostics in a line ("" if none ran),
+        `verdicts` each component's status and rule."""
         entry = StartupEntry(
-            datetime.now(UTC), self.started, self.replica, hardware or "cpu", redact_text(summary, self._secrets)
+            datetime.now(UTC),
+            self.started,
+            self.replica,
+            hardware or "cpu",
+            redact_text(summary, self._secrets),
+            dict(verdicts or {}),
         )
         self._keep(entry.to_record())
         return entry
@@ -336,6 +373,10 @@ class ActivityLog:
     def entries(self) -> list[ActivityEntry]:
         """Real changes, newest first."""
         return [item for item in self._timeline() if isinstance(item, ActivityEntry)]
+
+    def timeline(self) -> list[ActivityEntry | StartupEntry]:
+        """Changes (each with the start-ups it caused) and other start-ups, newest first, at most `maxlen`."""
+        return self._timeline()
 
     def _timeline(self) -> list[ActivityEntry | StartupEntry]:
         """Newest first, at most `maxlen` items."""

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -56,6 +56,8 @@ class Change(Generic[State]):
     """The Hub's answer in a sentence, for the page and the audit row."""
     restarts: bool = False
     """The change restarts the Space (or starts replicas): the start-ups that follow are shown as its outcome."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Kept with the audit row besides its words, e.g. the verdict a fix was applied for (admin/fixes/)."""
 
 
 @dataclass(frozen=True)
@@ -178,11 +180,11 @@ class ChangeDesk:
             try:
                 state = change.send()
             except AdminError as error:
-                self.guard.activity.record(who, what, error.message, ok=False)
+                self.guard.activity.record(who, what, error.message, ok=False, tags=change.tags)
                 return Outcome(False, error.message)
             self._last_change = (what, self._clock())
             message = change.describe(state)
-            self.guard.activity.record(who, what, message, ok=True, restarts=change.restarts)
+            self.guard.activity.record(who, what, message, ok=True, restarts=change.restarts, tags=change.tags)
             return Outcome(True, message, state)
         finally:
             self._busy.release()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx2
 from huggingface_hub import HfApi
@@ -89,6 +89,14 @@ class HubClient:
         self._token = token
         self._api = HfApi(endpoint=endpoint, token=token)
         self._timeout_s = timeout_s
+
+    @classmethod
+    def for_space(cls, settings: Settings, **kwargs: Any) -> Self:
+        """The client for this Space (SPACE_ID or ADMIN_SPACE_ID) with HF_TOKEN; AdminError saying what is missing."""
+        problems = configuration_problems(settings)
+        if problems:
+            raise AdminError(ErrorKind.NOT_CONFIGURED, " ".join(problems))
+        return cls(settings.space_id, settings.hf_token, **kwargs)
 
     def _call(self, what: str, call: Callable[[], T], *, where: str | None = None) -> T:
         """`call()` within the timeout; `where` names the server in messages (default: the Hub's URL)."""

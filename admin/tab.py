@@ -20,15 +20,21 @@ from settings import Settings
 
 
 def build_admin_tab(
-    settings: Settings, *, activity: ActivityLog | None = None, sweep_checks: StepChecks | None = None
+    settings: Settings,
+    *,
+    activity: ActivityLog | None = None,
+    space: SpaceService | None = None,
+    sweep_checks: StepChecks | None = None,
 ) -> None:
     """Lay out the Admin tab inside the caller's `with gr.Tab(...)` of a gr.Blocks.
 
     `activity`: the app's log, which the start-up diagnostics write to as well (admin.activity.activity_log).
+    `space`: the app's Space service when another tab shares it (the Diagnostics tab's Apply); its Guard is the
+    tab's then.
     `sweep_checks`: what a hardware sweep step runs in this process (app.py's diagnostics and Demo).
     """
-    guard = Guard(settings, activity or activity_log(settings))
-    space = SpaceTab(SpaceService(settings, guard=guard), sign_in_problem())
+    guard = space.guard if space else Guard(settings, activity or activity_log(settings))
+    space = SpaceTab(space or SpaceService(settings, guard=guard), sign_in_problem())
     build_sweep_section(space.service, space.activity, sweep_checks)
     build_live_panel(settings, guard)
     if settings.inference_endpoint:

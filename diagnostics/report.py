@@ -73,7 +73,9 @@ class Report:
             "duration_s": self.duration_s,
             "smoke": self.smoke,
             "verdicts": [
-                dataclasses.asdict(v) | {"status": v.status.value, "evidence": list(v.evidence)} for v in self.verdicts
+                dataclasses.asdict(v)
+                | {"status": v.status.value, "evidence": list(v.evidence), "action": v.action and v.action.to_json()}
+                for v in self.verdicts
             ],
             "layers": [
                 dataclasses.asdict(check) | {"status": check.status.value if check.status else None}

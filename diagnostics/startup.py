@@ -11,12 +11,16 @@ import signal
 import threading
 from collections.abc import Callable
 
-from diagnostics.cache import LatestReport
+from diagnostics.cache import LatestReport, RunLimits
 from diagnostics.render import summary_lines
 from diagnostics.report import Report
 from diagnostics.runner import LIVE_PROBES
+from settings import Settings
 
 log = logging.getLogger("diagnostics")
+
+OnReport = Callable[[str, dict[str, str]], None]
+"""Gets the start-up report as `one_line` text and `verdict_marks` ("" and {} when diagnostics do not run)."""
 
 COMPONENT_NAMES = {"gpu": "GPU", "wheels": "wheels", "torch": "torch", "jax": "JAX", "tensorflow": "TF"}
 REASON_CHARS = 120
@@ -35,7 +39,13 @@ def one_line(report: Report) -> str:
     return ", ".join(parts)
 
 
-def _summarise(latest: LatestReport, on_report: Callable[[str], None] | None = None, smoke: bool = False) -> None:
+def verdict_marks(report: Report | None) -> dict[str, str]:
+    """Each component's status and rule, e.g. {"jax": "WARN no-gpu"}: what a fix applied before a restart
+    is compared with (admin/fixes/)."""
+    return {v.component: f"{v.status.value} {v.rule}" for v in report.verdicts} if report else {}
+
+
+def _summarise(latest: LatestReport, on_report: OnReport | None = None, smoke: bool = False) -> None:
     try:
         report = latest.refresh(smoke=smoke).report
     except Exception:  # noqa: BLE001 - a broken report must never take the app down
@@ -43,7 +53,7 @@ def _summarise(latest: LatestReport, on_report: Callable[[str], None] | None = N
         report = None
     if on_report is not None:
         try:
-            on_report(one_line(report) if report else "diagnostics could not run: see the log")
+            on_report(one_line(report) if report else "diagnostics could not run: see the log", verdict_marks(report))
         except Exception:  # noqa: BLE001 - nor a failing record of it
             log.exception("the start-up diagnostics could not be recorded")
     if report is None:
@@ -57,16 +67,34 @@ def _summarise(latest: LatestReport, on_report: Callable[[str], None] | None = N
 
 
 def start_background_summary(
-    latest: LatestReport, on_report: Callable[[str], None] | None = None, smoke: bool = False
+    latest: LatestReport, on_report: OnReport | None = None, smoke: bool = False
 ) -> threading.Thread:
     """Start the report in a daemon thread and return it; the Diagnostics tab shows its result when done,
-    and `on_report` gets it as `one_line` text. `smoke`: with the smoke test (a hardware sweep's visit).
-
-    app.py calls this only when settings.diagnostics_at_startup is true.
-    """
+    and `on_report` gets it as `one_line` text and `verdict_marks`. `smoke`: with the smoke test (a hardware
+    sweep's visit)."""
     thread = threading.Thread(target=_summarise, args=(latest, on_report, smoke), name="diagnostics-startup", daemon=True)
     thread.start()
     return thread
+
+
+def start_diagnostics(settings: Settings, on_report: OnReport, smoke: bool = False) -> LatestReport:
+    """The app's one shared report: probes stopped with the app, the start-up run in the background when
+    DIAGNOSTICS_AT_STARTUP is on (`smoke`: with the smoke test), and `on_report` told of it either way (it
+    keeps it beside the change that restarted the Space)."""
+    stop_probes_on_exit()
+    reports = LatestReport(
+        settings.diagnostics_timeout_s,
+        RunLimits(
+            settings.diagnostics_min_interval_s,
+            settings.diagnostics_smoke_min_interval_s,
+            settings.diagnostics_max_waiting,
+        ),
+    )
+    if settings.diagnostics_at_startup:
+        start_background_summary(reports, on_report, smoke)
+    else:
+        on_report("", {})
+    return reports
 
 
 def _stop_probes() -> None:

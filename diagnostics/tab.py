@@ -82,11 +82,12 @@ class ReportViews:
         return [*shown, gr.DownloadButton(value=path, interactive=True)]
 
 
-def build_diagnostics_tab(reports: LatestReport, files: ReportFiles | None = None) -> None:
+def build_diagnostics_tab(reports: LatestReport, files: ReportFiles | None = None) -> gr.JSON:
     """Components and the `/diagnostics` endpoint, inside the caller's `gr.Tab` within a `gr.Blocks`.
 
     The page shows the latest report when it loads (the start-up one if ready), without blocking the
-    other tabs; Re-run and Smoke test start fresh ones.
+    other tabs; Re-run and Smoke test start fresh ones. Returns the JSON component every report shown
+    passes through, for sections that follow it (the owner's Apply).
     """
     gr.Markdown(
         "Do torch, JAX and TensorFlow see the GPU? If not, why, and which line of `requirements.txt` fixes it. "
@@ -157,3 +158,4 @@ def build_diagnostics_tab(reports: LatestReport, files: ReportFiles | None = Non
     gr.on(None, latest, outputs=report_json, api_visibility="private", **queue_args).then(
         views.render, report_json, shown, **render_args
     )
+    return report_json

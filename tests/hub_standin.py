@@ -30,12 +30,20 @@ Space in a transient stage (APP_STARTING, or BUILDING for a factory reboot) for 
 runtime reads, then RUNNING on the requested hardware; 0 settles at once. Pause gives PAUSED.
 "replicas" POST .../replicas with `{"replicas": N}` (a whole number from 1) is refused with 400 on free
 hardware, as the Hub documents; the runtime's `"replicas": {"requested": N, "current": M}` reaches N as it settles.
+The Space's repo and settings, for fixes (admin/fixes/): "variables" GET, "variables-add" POST and
+"variables-delete" DELETE /api/spaces/{id}/variables (`{"key", "value"}` / `{"key"}`, answering every variable);
+"file" HEAD/GET /spaces/{id}/resolve/{revision}/{path} (the main branch's `files`, 404 EntryNotFound for others);
+"preupload" POST /api/spaces/{id}/preupload/{revision} (every file "regular"); "commit" POST
+/api/spaces/{id}/commit/{revision} (huggingface_hub's NDJSON: header, then base64 files): to main it changes
+`files()`, with `?create_pr=1` it opens a pull request instead (`pull_requests()`), main unchanged.
 `fail(endpoint, status, message=...)` answers with that status, the message in `X-Error-Message` and
 in the JSON body's "error"; 404 also sends `X-Error-Code: RepoNotFound`. A failed request changes nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import string
@@ -64,9 +72,16 @@ ENDPOINTS = (
     "whoami",
     "metrics",
     "logs",
+    "variables",
+    "variables-add",
+    "variables-delete",
+    "file",
+    "preupload",
+    "commit",
     *IE_ENDPOINTS,
 )
-STATE_CHANGING = ("hardware", "sleeptime", "pause", "restart", "replicas", *IE_CHANGES)
+REPO_CHANGES = ("variables-add", "variables-delete", "commit")
+STATE_CHANGING = ("hardware", "sleeptime", "pause", "restart", "replicas", *REPO_CHANGES, *IE_CHANGES)
 
 # name, prettyName, cpu, ram, accelerator (model, quantity, vram) or None, USD per hour
 _HARDWARE = (
@@ -229,6 +244,8 @@ class HubStandIn:
         inference_endpoint: str | None = None,
         replicas: tuple[str, ...] = ("r1a2b",),
         metrics_interval_s: float = 1.0,
+        files: dict[str, str] | None = None,
+        variables: dict[str, str] | None = None,
     ):
         self.token = token or fake_token()
         self.user = user
@@ -239,6 +256,11 @@ class HubStandIn:
         self.replicas = replicas
         """Replica ids the metrics stream reports, one event each per `metrics_interval_s`."""
         self.metrics_interval_s = metrics_interval_s
+        self._files = dict(files or {})
+        """The Space repo's main branch: path -> text."""
+        self._variables = dict(variables or {})
+        self._pulls: list[dict] = []
+        self._commits = 0
         self._log_lines: list[tuple[str, str]] = []
         self._open_streams: dict[str, int] = {"metrics": 0, "logs": 0}
         self._failures: dict[str, _Failure] = {}
@@ -315,6 +337,20 @@ class HubStandIn:
     def runtime(self) -> dict:
         with self._lock:
             return self._runtime_json()
+
+    def files(self) -> dict[str, str]:
+        """The Space repo's main branch now: path -> text."""
+        with self._lock:
+            return dict(self._files)
+
+    def variables(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._variables)
+
+    def pull_requests(self) -> list[dict]:
+        """Pull requests opened, oldest first: {"num", "title", "description", "files": {path: text}}."""
+        with self._lock:
+            return [dict(pr) for pr in self._pulls]
 
     def add_log(self, *lines: str) -> None:
         """Lines the Space printed: the run-log stream replays them, each with the time it was added."""
@@ -394,6 +430,13 @@ class HubStandIn:
             return "logs", f"{parts[2]}/{parts[3]}"
         if method == "GET" and len(parts) == 5 and parts[:2] == ["api", "spaces"] and parts[4] == "metrics":
             return "metrics", f"{parts[2]}/{parts[3]}"
+        if len(parts) >= 6 and parts[0] == "spaces" and parts[3] == "resolve" and method in ("GET", "HEAD"):
+            return "file", f"{parts[1]}/{parts[2]}"
+        if len(parts) == 6 and parts[:2] == ["api", "spaces"] and parts[4] in ("preupload", "commit"):
+            return (parts[4], f"{parts[2]}/{parts[3]}") if method == "POST" else (None, None)
+        if len(parts) == 5 and parts[:2] == ["api", "spaces"] and parts[4] == "variables":
+            endpoint = {"GET": "variables", "POST": "variables-add", "DELETE": "variables-delete"}.get(method)
+            return (endpoint, f"{parts[2]}/{parts[3]}") if endpoint else (None, None)
         if len(parts) == 5 and parts[:2] == ["api", "spaces"]:
             action = parts[4]
             expected = "GET" if action == "runtime" else "POST"
@@ -447,6 +490,11 @@ class HubStandIn:
             )
         if endpoint in ("metrics", "logs"):
             return self._stream(handler, endpoint)
+        if endpoint == "file":
+            return self._send_file(handler, method, split.path)
+        if endpoint == "commit":
+            status, payload = self._commit(raw, query)
+            return self._send(handler, status, payload, {"X-Error-Message": payload["error"]} if status >= 400 else {})
         status, payload = self._answer(endpoint, body, query)
         self._send(handler, status, payload, {"X-Error-Message": payload["error"]} if status >= 400 else {})
 
@@ -551,6 +599,30 @@ class HubStandIn:
                     "avatarUrl": "/avatars/standin.svg",
                     "orgs": [],
                 }
+            if endpoint in ("variables", "variables-add", "variables-delete"):
+                key = body.get("key") if isinstance(body, dict) else None
+                if endpoint != "variables" and not (isinstance(key, str) and key):
+                    return 400, {"error": "key is required"}
+                if endpoint == "variables-add":
+                    value = body.get("value")
+                    if not isinstance(value, str):
+                        return 400, {"error": "value must be a string"}
+                    self._variables[key] = value
+                elif endpoint == "variables-delete":
+                    self._variables.pop(key, None)
+                stamp = "2026-12-03T08:00:00.000Z"
+                return 200, {k: {"value": v, "updatedAt": stamp} for k, v in self._variables.items()}
+            if endpoint == "preupload":
+                files = body.get("files") if isinstance(body, dict) else None
+                if not isinstance(files, list):
+                    return 400, {"error": "files is required"}
+                return 200, {
+                    "files": [
+                        {"path": f.get("path"), "uploadMode": "regular", "shouldIgnore": False, "oid": None}
+                        for f in files
+                    ],
+                    "commitOid": self._oid(),
+                }
             if endpoint == "runtime":
                 if space.polls_left > 0:
                     space.polls_left -= 1
@@ -587,6 +659,58 @@ class HubStandIn:
                 self._transition("BUILDING" if query.get("factory") == ["true"] else "APP_STARTING")
             return 200, self._runtime_json()
 
+    def _oid(self) -> str:
+        return f"{self._commits:040x}"
+
+    def _commit(self, raw: bytes, query: dict[str, list[str]]) -> tuple[int, object]:
+        """huggingface_hub's commit payload: one JSON object a line, a header, then files with base64 content."""
+        try:
+            items = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+        except ValueError:
+            return 400, {"error": "Invalid NDJSON payload"}
+        header = next((i["value"] for i in items if i.get("key") == "header"), None)
+        files = {}
+        for item in items:
+            value = item.get("value") or {}
+            if item.get("key") == "file":
+                if value.get("encoding") != "base64":
+                    return 400, {"error": "Only base64 file content is accepted"}
+                files[value["path"]] = base64.b64decode(value["content"]).decode()
+        if not header or not header.get("summary") or not files:
+            return 400, {"error": "A commit needs a summary and at least one file"}
+        space_url = f"{self.url}/spaces/{self.space_id}"
+        with self._lock:
+            self._commits += 1
+            if query.get("create_pr") == ["1"]:
+                number = len(self._pulls) + 1
+                pull = {"num": number, "title": header["summary"], "description": header.get("description", "")}
+                self._pulls.append({**pull, "files": files})
+                pr_url = f"{space_url}/discussions/{number}"
+            else:
+                self._files.update(files)
+                pr_url = None
+            oid = self._oid()
+        return 200, {"commitUrl": f"{space_url}/commit/{oid}", "commitOid": oid, "pullRequestUrl": pr_url}
+
+    def _send_file(self, handler: BaseHTTPRequestHandler, method: str, path: str) -> None:
+        """A file of the main branch with the headers huggingface_hub's download reads (commit, ETag, size)."""
+        name = "/".join(path.strip("/").split("/")[5:])
+        with self._lock:
+            text, oid = self._files.get(name), self._oid()
+        if text is None:
+            message = f"Entry not found: {name}"
+            headers = {"X-Error-Code": "EntryNotFound", "X-Error-Message": message, "X-Repo-Commit": oid}
+            return self._send(handler, 404, {"error": message}, headers)
+        data = text.encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')
+        handler.send_header("X-Repo-Commit", oid)
+        handler.end_headers()
+        if method == "GET":
+            handler.wfile.write(data)
+
     def _send_failure(self, handler: BaseHTTPRequestHandler, failure: _Failure) -> None:
         headers = dict(failure.headers)
         message = failure.message or {
@@ -609,7 +733,8 @@ class HubStandIn:
         for name, value in (headers or {}).items():
             handler.send_header(name, value)
         handler.end_headers()
-        handler.wfile.write(data)
+        if handler.command != "HEAD":
+            handler.wfile.write(data)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
@@ -623,6 +748,12 @@ class HubStandIn:
 
             def do_PUT(self) -> None:
                 standin._handle(self, "PUT")
+
+            def do_DELETE(self) -> None:
+                standin._handle(self, "DELETE")
+
+            def do_HEAD(self) -> None:
+                standin._handle(self, "HEAD")
 
             def log_message(self, format: str, *args) -> None:  # the tests read `requests` instead
                 pass

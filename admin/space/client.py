@@ -10,7 +10,7 @@ from typing import Any
 
 from huggingface_hub import SpaceRuntime, SpaceStage
 
-from admin.hub import AdminError, ErrorKind, HubClient, configuration_problems
+from admin.hub import HubClient
 from admin.space.replicas import request_replicas
 from settings import Settings
 
@@ -87,10 +87,7 @@ class SpaceClient(HubClient):
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> SpaceClient:
-        problems = configuration_problems(settings)
-        if problems:
-            raise AdminError(ErrorKind.NOT_CONFIGURED, " ".join(problems))
-        return cls(settings.space_id, settings.hf_token, **kwargs)
+        return cls.for_space(settings, **kwargs)
 
     def runtime(self) -> SpaceState:
         return self._space("read the Space's runtime", self._api.get_space_runtime)

@@ -20,7 +20,7 @@ from admin.access import Caller, Decision
 from admin.activity import ActivityLog, activity_log
 from admin.desk import Change, ChangeDesk, Outcome, Pending
 from admin.guard import Guard
-from admin.hub import AdminError, ErrorKind
+from admin.hub import AdminError, ErrorKind, configuration_problems
 from admin.remembered import FAILURE_BACKOFF_S, POLL_INTERVAL_S, RememberedRead
 from admin.space.catalogue import (
     CPU_BASIC_SLEEP_S,
@@ -33,7 +33,7 @@ from admin.space.catalogue import (
     price_per_hour,
     sleep_choice,
 )
-from admin.space.client import SpaceClient, SpaceState, configuration_problems
+from admin.space.client import SpaceClient, SpaceState
 from admin.space.replicas import ReplicaCount, parse_replicas, replicas_cost, with_replicas
 from settings import Settings
 
@@ -124,18 +124,20 @@ class SpaceService:
         """First step of a hardware change: free flavors go straight through, paid ones wait for
         `confirm_hardware` from the same user in the same session."""
 
-        def choose() -> Change | Pending:
-            known = self.catalogue().get(flavor)
-            if known is not None and known.is_free:
-                return self._hardware_change(flavor, sleep_label)
-            change = self._hardware_change(flavor, sleep_label)
-            sleep = sleep_choice(sleep_label)
-            price = price_per_hour(known) if known else "price unknown"
-            estimate = estimate_cost(known, sleep.seconds).assumption if known else "No price known for this flavor."
-            estimate += with_replicas(self.catalogue(), flavor, self.replicas_now())
-            return Pending(HARDWARE, change, f"Confirm: switch to {flavor} at {price} (sleep: {sleep.label})", estimate)
+        return self.desk.act(caller, f"choose hardware {flavor}", lambda: self.hardware_step(flavor, sleep_label))
 
-        return self.desk.act(caller, f"choose hardware {flavor}", choose)
+    def hardware_step(self, flavor: str, sleep_label: str) -> Change[SpaceState] | Pending[SpaceState]:
+        """The change to `flavor`; held as a Pending with its price when the flavor is billed. ValueError (nothing
+        sent) for a flavor or sleep time the Hub does not know."""
+        known = self.catalogue().get(flavor)
+        change = self.hardware_change(flavor, sleep_label)
+        if known is not None and known.is_free:
+            return change
+        sleep = sleep_choice(sleep_label)
+        price = price_per_hour(known) if known else "price unknown"
+        estimate = estimate_cost(known, sleep.seconds).assumption if known else "No price known for this flavor."
+        estimate += with_replicas(self.catalogue(), flavor, self.replicas_now())
+        return Pending(HARDWARE, change, f"Confirm: switch to {flavor} at {price} (sleep: {sleep.label})", estimate)
 
     def confirm_hardware(self, caller: Caller) -> Outcome:
         return self.desk.confirm(caller, HARDWARE)
@@ -144,9 +146,9 @@ class SpaceService:
         return self.desk.cancel(caller, HARDWARE)
 
     def request_hardware(self, caller: Caller, flavor: str, sleep_label: str | None) -> Outcome:
-        return self.desk.act(caller, f"request hardware {flavor}", lambda: self._hardware_change(flavor, sleep_label))
+        return self.desk.act(caller, f"request hardware {flavor}", lambda: self.hardware_change(flavor, sleep_label))
 
-    def _hardware_change(self, flavor: str, sleep_label: str | None) -> Change[SpaceState]:
+    def hardware_change(self, flavor: str, sleep_label: str | None) -> Change[SpaceState]:
         """ValueError for a flavor or sleep time the Hub does not know: nothing is sent."""
         if not self._is_known_flavor(flavor):
             raise ValueError(f"{flavor!r} is not a Spaces hardware flavor.")
@@ -206,14 +208,16 @@ class SpaceService:
         return self.desk.send(caller, change)
 
     def restart(self, caller: Caller, factory_reboot: bool) -> Outcome:
+        return self.desk.send(caller, self.restart_change(factory_reboot))
+
+    def restart_change(self, factory_reboot: bool) -> Change[SpaceState]:
         kind = "factory reboot" if factory_reboot else "restart"
-        change = self._change(
+        return self._change(
             f"{kind} the Space",
             lambda client: client.restart(factory_reboot=factory_reboot),
             lambda state: f"Sent a {kind} (stage {state.stage}). {RESTART_NOTE}",
             restarts=True,
         )
-        return self.desk.send(caller, change)
 
     # Replicas: paid hardware only, each one billed. More waits for a confirmation; fewer goes through.
 

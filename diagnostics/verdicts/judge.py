@@ -13,6 +13,7 @@ from diagnostics.registry import COMPONENTS, FRAMEWORKS
 from diagnostics.stack import (
     MIN_DRIVER,
 )
+from diagnostics.verdicts.actions import action_for
 from diagnostics.verdicts.evidence import HARMLESS, prescribes_installed
 from diagnostics.verdicts.findings import smoke_note
 from diagnostics.verdicts.layers import layer_checks
@@ -68,6 +69,7 @@ def render(rule: Rule, subject: Subject, found: Found) -> Verdict:
         rule.fix.format_map(values) if rule.fix else None,
         rule.name,
         tuple(line for line in found.lines if line),
+        action=action_for(rule.action, subject, values),
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from diagnostics.verdicts.actions import ActionOf, FixAction
+
 if TYPE_CHECKING:
     from diagnostics.verdicts.machine import Subject
 
@@ -48,6 +50,8 @@ class Verdict:
     evidence: tuple[str, ...] = ()
     """The lines it read, verbatim, e.g. ("torch: The NVIDIA driver on your system is too old (found version 11040)...",)."""
     extra: dict = field(default_factory=dict)
+    action: FixAction | None = None
+    """The fix as something the Space can do on itself (a Space only), e.g. set TF_FORCE_GPU_ALLOW_GROWTH=true."""
 
     @classmethod
     def from_json(cls, data: Mapping) -> Verdict:
@@ -59,6 +63,7 @@ class Verdict:
             data.get("rule", ""),
             tuple(data.get("evidence") or ()),
             data.get("extra", {}),
+            FixAction.from_json(data.get("action")),
         )
 
 
@@ -84,6 +89,8 @@ class Rule:
     test: Callable[[Subject], Found | None]
     situation: str = field(kw_only=True)
     """The kind of failure it covers, e.g. "kernel driver"; the corpus must show each situation at least twice."""
+    action: ActionOf | None = field(default=None, kw_only=True)
+    """Builds the fix as an action the Space takes on itself (diagnostics/verdicts/actions.py); None: words only."""
 
 
 @dataclass(frozen=True)

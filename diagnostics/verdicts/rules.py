@@ -6,6 +6,7 @@ from diagnostics.registry import COMPONENTS, FRAMEWORKS
 from diagnostics.stack import (
     NVML_REQUIREMENT,
 )
+from diagnostics.verdicts import actions as a
 from diagnostics.verdicts import findings as f
 from diagnostics.verdicts import layers
 from diagnostics.verdicts.model import UPGRADE, Found, Rule, Status
@@ -20,6 +21,11 @@ _MEMORY_FIX = (
     "(JAX takes 75% at start) and TF_FORCE_GPU_ALLOW_GROWTH=true before the frameworks load{env}, "
     "or pick hardware with more GPU memory"
 )
+
+_RESTART = a.restart(factory=False)
+"""A lower layer's fault on a Space: its fix is a restart (then a factory reboot, other hardware)."""
+_FACTORY_REBOOT = a.restart(factory=True)
+"""The host's fault on a Space (`{host_fix}`): a factory rebuild moves it to another machine."""
 
 _LOWER = "{because}{cause}"
 """Reason of a lower layer's rule: the GPU row states the fault, a framework row says it fails because of it."""
@@ -44,6 +50,7 @@ RULES: tuple[Rule, ...] = (
         "add `{pin}` to requirements.txt",
         f.not_installed,
         situation="installation",
+        action=a.pin_stack,
     ),
     Rule(
         "nvml-missing",
@@ -54,6 +61,7 @@ RULES: tuple[Rule, ...] = (
         f"add `{NVML_REQUIREMENT}` to requirements.txt",
         f.nvml_missing,
         situation="NVML",
+        action=a.pin_nvml,
     ),
     # Layer 1, the kernel driver: bottom up, so the first that fails is the cause for every row above it.
     Rule(
@@ -65,6 +73,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.kernel_module_not_loaded,
         situation="kernel driver",
+        action=_RESTART,
     ),
     Rule(
         "driver-module-mismatch",
@@ -76,6 +85,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.driver_module_mismatch,
         situation="kernel driver",
+        action=_RESTART,
     ),
     Rule(
         "uvm-not-loaded",
@@ -86,6 +96,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.uvm_not_loaded,
         situation="kernel driver",
+        action=_RESTART,
     ),
     Rule(
         "device-nodes-missing",
@@ -96,6 +107,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.device_nodes_missing,
         situation="kernel driver",
+        action=_RESTART,
     ),
     Rule(
         "device-node-permission",
@@ -106,6 +118,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.device_node_permission,
         situation="kernel driver",
+        action=_RESTART,
     ),
     Rule(
         "host-not-ready",
@@ -116,6 +129,7 @@ RULES: tuple[Rule, ...] = (
         "{host_fix}; on your own machine start nvidia-fabricmanager (same version as the driver) and reboot",
         layers.host_not_ready,
         situation="kernel driver",
+        action=_FACTORY_REBOOT,
     ),
     # Layer 2, the user-space driver.
     Rule(
@@ -127,6 +141,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.container_without_compute,
         situation="user-space driver",
+        action=_RESTART,
     ),
     Rule(
         "wsl-libcuda",
@@ -137,6 +152,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.wsl_libcuda,
         situation="user-space driver",
+        action=_RESTART,
     ),
     Rule(
         "libcuda-not-found",
@@ -147,6 +163,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.libcuda_not_found,
         situation="user-space driver",
+        action=_RESTART,
     ),
     # Layer 3, NVML and the GPU itself.
     Rule(
@@ -158,6 +175,7 @@ RULES: tuple[Rule, ...] = (
         "{host_fix}; a faulty GPU is not fixed by any package",
         layers.hardware_fault,
         situation="NVML",
+        action=_FACTORY_REBOOT,
     ),
     Rule(
         "cuinit-failed",
@@ -168,6 +186,7 @@ RULES: tuple[Rule, ...] = (
         "{layer_fix}",
         layers.cuinit_failed,
         situation="user-space driver",
+        action=_RESTART,
     ),
     Rule(
         "cuda-not-initialized",
@@ -178,6 +197,7 @@ RULES: tuple[Rule, ...] = (
         "{host_fix}",
         layers.cuda_not_initialized,
         situation="user-space driver",
+        action=_FACTORY_REBOOT,
     ),
     # Before probe-died: a set of jax wheels from different releases explains a probe that crashed.
     Rule(
@@ -190,6 +210,7 @@ RULES: tuple[Rule, ...] = (
         "remove separate jaxlib and jax-cuda*-plugin pins",
         f.jax_skew,
         situation="installation",
+        action=a.pin_jax_set,
     ),
     Rule(
         "probe-died",
@@ -240,6 +261,7 @@ RULES: tuple[Rule, ...] = (
         "remove {dirs} from LD_LIBRARY_PATH (Space variables or Dockerfile ENV): `{pin}` brings its own CUDA libraries",
         f.ld_library_path,
         situation="library resolution",
+        action=a.drop_library_dirs,
     ),
     Rule(
         "cuda-visible-devices-empty",
@@ -250,6 +272,7 @@ RULES: tuple[Rule, ...] = (
         "unset CUDA_VISIBLE_DEVICES (or set it to 0) in the Space's variables or the code that sets it",
         f.cvd_hides_all,
         situation="environment variables",
+        action=a.unset_cuda_visible_devices,
     ),
     Rule(
         "cuda-visible-devices-past-gpus",
@@ -260,6 +283,7 @@ RULES: tuple[Rule, ...] = (
         "set CUDA_VISIBLE_DEVICES to {valid} or unset it (check scripts that export it)",
         f.cvd_past_gpus,
         situation="environment variables",
+        action=a.unset_cuda_visible_devices,
     ),
     Rule(
         "mig-without-uuid",
@@ -291,6 +315,7 @@ RULES: tuple[Rule, ...] = (
         _MEMORY_FIX,
         f.out_of_memory,
         situation="memory",
+        action=a.memory_variables,
     ),
     Rule(
         "cuda-libs-not-found",
@@ -323,6 +348,7 @@ RULES: tuple[Rule, ...] = (
         "flavor (e.g. l4x1) in Settings or the Admin tab",
         f.zero_gpu_other,
         situation="ZeroGPU",
+        action=a.hardware(a.PYTORCH_FREE_GPU),
     ),
     Rule(
         "cpu-build",
@@ -333,6 +359,7 @@ RULES: tuple[Rule, ...] = (
         "{cpu_fix}",
         f.cpu_build,
         situation="installation",
+        action=a.pin_cuda_build,
     ),
     Rule(
         "zero-gpu",
@@ -354,6 +381,7 @@ RULES: tuple[Rule, ...] = (
         UPGRADE,
         f.no_gpu,
         situation="no GPU",
+        action=a.hardware(a.CHEAPEST_GPU),
     ),
     Rule(
         "arch-unsupported",
@@ -385,6 +413,7 @@ RULES: tuple[Rule, ...] = (
         "{host_fix}: a wrong result on a working install points at the GPU or driver",
         f.smoke_failed,
         situation="runtime",
+        action=_FACTORY_REBOOT,
     ),
     Rule(
         "broken-by-mixed-wheels",
@@ -405,6 +434,7 @@ RULES: tuple[Rule, ...] = (
         "use `{pin}` so its nvidia-*-cu12 libraries are installed{mixed_hint}",
         f.dlopen,
         situation="library resolution",
+        action=a.pin_stack,
     ),
     Rule(
         "unexplained",
@@ -470,6 +500,7 @@ RULES: tuple[Rule, ...] = (
         "{host_fix}: the driver is not usable",
         f.nvml_broken,
         situation="NVML",
+        action=_FACTORY_REBOOT,
     ),
     Rule(
         "driver-absent",
@@ -480,6 +511,7 @@ RULES: tuple[Rule, ...] = (
         "restart the Space; if it persists, request the hardware again (Admin tab)",
         f.driver_absent,
         situation="NVML",
+        action=_RESTART,
     ),
     Rule(
         "memory-held",
@@ -490,6 +522,7 @@ RULES: tuple[Rule, ...] = (
         _MEMORY_FIX.replace("{env}", ""),
         f.memory_held,
         situation="memory",
+        action=a.memory_variables,
     ),
     Rule("gpu-ok", frozenset({"gpu"}), "NVML", Status.OK, "{summary}", None, f.gpu_ok, situation="healthy"),
     Rule(
@@ -501,6 +534,7 @@ RULES: tuple[Rule, ...] = (
         UPGRADE,
         lambda s: Found((f"NVML: {s.info.error}",) if s.info.error else ()),
         situation="no GPU",
+        action=a.hardware(a.CHEAPEST_GPU),
     ),
     # The wheels row.
     Rule(
