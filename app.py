@@ -6,8 +6,8 @@ import logging
 import os
 import sys
 
-from redaction import install_log_redaction
 from models.zerogpu import zero_gpu_wrap
+from redaction import install_log_redaction
 from settings import SettingsError, load_settings
 
 log = logging.getLogger("app")
@@ -37,11 +37,7 @@ def main() -> None:
     gpu = zero_gpu_wrap(settings.zero_gpu)
 
     import gradio as gr
-
     from starlette.middleware import Middleware
-
-    from guarded_blocks import CALL_V2_ERRORS, GuardedBlocks
-    from http_guard import BodyGuard, GuardLimits
 
     from admin.activity import activity_log
     from admin.fixes.service import FixService
@@ -52,13 +48,15 @@ def main() -> None:
     from admin.tab import build_admin_tab
     from diagnostics.page import build_diagnostics
     from diagnostics.startup import start_diagnostics
+    from guarded_blocks import CALL_V2_ERRORS, GuardedBlocks
+    from http_guard import BodyGuard, GuardLimits
     from models.dispatch import serving_predictor
     from models.inference_api import InferenceApi
     from models.inputs import Limits
     from models.loader import ModelLoadError
-    from models.routes import body_limits, inference_routes, refusal_body
     from models.registry import TaskError
     from models.remote import connect
+    from models.routes import body_limits, inference_routes, refusal_body
     from models.tab import build_demo_tab, build_unavailable_tab
 
     limits = Limits(

@@ -60,7 +60,8 @@ class AdminError(Exception):
 
 
 def configuration_problems(settings: Settings) -> list[str]:
-    """What is missing for the Admin tab to reach the Hub about this Space, each as an instruction naming variable and place."""
+    """What is missing for the Admin tab to reach the Hub about this Space, each as an instruction naming variable
+    and place."""
     problems = []
     if not settings.space_id:
         problems.append(

@@ -72,7 +72,9 @@ def start_background_summary(
     """Start the report in a daemon thread and return it; the Diagnostics tab shows its result when done,
     and `on_report` gets it as `one_line` text and `verdict_marks`. `smoke`: with the smoke test (a hardware
     sweep's visit)."""
-    thread = threading.Thread(target=_summarise, args=(latest, on_report, smoke), name="diagnostics-startup", daemon=True)
+    thread = threading.Thread(
+        target=_summarise, args=(latest, on_report, smoke), name="diagnostics-startup", daemon=True
+    )
     thread.start()
     return thread
 

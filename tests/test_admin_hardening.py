@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.hub_standin import HubStandIn, wait_for
 from tests.admin_app import SPACE_HOST, AdminApp, output_text, session_cookie, spaces_app
+from tests.hub_standin import HubStandIn, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub_standin import HubStandIn, wait_for
 from tests.admin_app import AdminApp, session_cookie, spaces_app
+from tests.hub_standin import HubStandIn, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from admin.state_store import ACTIVITY_FILE
+from tests.admin_app import AdminApp, output_text, session_cookie, spaces_app
 from tests.fixtures.diagnostics import SEGFAULTS
 from tests.hub_standin import HubStandIn, wait_for
-from tests.admin_app import AdminApp, output_text, session_cookie, spaces_app
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import pytest
 pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
-from tests.apptools import AppProcess  # noqa: E402
 from tests.admin_app import local_env  # noqa: E402
+from tests.apptools import AppProcess  # noqa: E402
 from tests.browser import open_admin, screenshot  # noqa: E402
 from tests.hub_standin import HubStandIn, wait_for  # noqa: E402
 

@@ -57,7 +57,8 @@ def test_the_owner_applies_the_hardware_fix_after_confirming_its_price(context, 
     page = open_diagnostics(context, app)
     apply = page.locator("#diagnostics-apply")
     expect(apply).to_be_visible(timeout=30_000)
-    expect(page.get_by_label("Fix to apply")).to_have_value(re.compile(r"\(WARN gpu-no-gpu\): request hardware t4-small"))
+    offered = re.compile(r"\(WARN gpu-no-gpu\): request hardware t4-small")
+    expect(page.get_by_label("Fix to apply")).to_have_value(offered)
     assert hub.changes() == []
     apply.click()
     confirm = page.get_by_role("button", name="Confirm: switch to t4-small at $0.40/hour (sleep: 1 h)")

@@ -8,8 +8,8 @@ error handling. The run log comes from `HfApi.fetch_space_logs`.
 
 Every read spends the owner's token, so nothing here runs for a visitor: `LiveReader.look` is asked only
 after the owner check (admin/live/service.py), `look` starts the reader when it is not running, and the
-reader stops by itself once nobody has looked for `idle_stop_s`. A failed read is not retried before the Hub's Retry-After (or
-`failure_backoff_s`), however often the owner looks.
+reader stops by itself once nobody has looked for `idle_stop_s`. A failed read is not retried before the Hub's
+Retry-After (or `failure_backoff_s`), however often the owner looks.
 """
 
 from __future__ import annotations

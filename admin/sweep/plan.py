@@ -317,7 +317,8 @@ def progress_text(plan: SweepPlan | None) -> str:
     who = f"confirmed by {plan.confirmed_by} at {plan.confirmed_at:%Y-%m-%d %H:%M} UTC"
     if plan.finished:
         how = f"stopped by {plan.stopped_by}" if plan.stopped_by else "finished"
-        return f"Sweep of {plan.flavors_text} ({who}): {how}; back to {plan.original} asked at {plan.finished_at:%H:%M} UTC."
+        asked = f"{plan.finished_at:%H:%M}"
+        return f"Sweep of {plan.flavors_text} ({who}): {how}; back to {plan.original} asked at {asked} UTC."
     current = plan.current()
     now = f"now on step {current[0] + 1}: {current[1].flavor} ({current[1].status.value})" if current else "returning"
     return f"Sweep of {plan.flavors_text} ({who}): {done} of {len(plan.steps)} flavors done, {now}."

@@ -286,12 +286,14 @@ def driver_minor_behind(s: Subject) -> Found | None:
 # --- Rule tests: libraries and memory -------------------------------------------------------------------------
 
 _CUDNN_SAYS = (
-    r"Loaded runtime CuDNN library:? (?P<loaded>[\d.]+)(?: \(compatibility version \d+\))? but source was compiled with:? (?P<built>\d+(?:\.\d+)*)"
+    r"Loaded runtime CuDNN library:? (?P<loaded>[\d.]+)(?: \(compatibility version \d+\))?"
+    r" but source was compiled with:? (?P<built>\d+(?:\.\d+)*)"
     r"|Found cuDNN version (?P<loaded2>\d+), but JAX was built against version (?P<built2>\d+)"
     # torch's own message has two spaces in "compiled  against": every gap is read as any whitespace.
     r"|cuDNN\s+version\s+incompatibility:\s+PyTorch\s+was\s+compiled\s+against\s+(?P<built3>\([\d, ]+\))\s+but\s+"
     r"(?:linked\s+against|found\s+runtime\s+version)\s+(?P<loaded3>\([\d, ]+\))"
-    r"|Outdated cuDNN installation found\.\s*Version JAX was built against: (?P<built4>\d+)\s*Minimum supported: (?P<minimum4>\d+)\s*Installed version: (?P<loaded4>\d+)"
+    r"|Outdated cuDNN installation found\.\s*Version JAX was built against: (?P<built4>\d+)"
+    r"\s*Minimum supported: (?P<minimum4>\d+)\s*Installed version: (?P<loaded4>\d+)"
 )
 
 
@@ -766,7 +768,9 @@ def gpu_ok(s: Subject) -> Found | None:
     return Found(
         (),
         {
-            "summary": f"{len(machine.gpus)}× {names} on {machine.hardware}, driver {nvml.driver_version}{cuda}{migs}{queries}"
+            "summary": (
+                f"{len(machine.gpus)}× {names} on {machine.hardware}, driver {nvml.driver_version}{cuda}{migs}{queries}"
+            )
         },
     )
 

@@ -25,7 +25,8 @@ from diagnostics.verdicts.rules import RULES
 def _values(subject: Subject) -> dict[str, Any]:
     machine, stack, info = subject.machine, subject.stack, subject.info
     driver_fix = (
-        "the driver comes with the hardware, not requirements.txt: restart the Space or pick another GPU flavor (Admin tab)"
+        "the driver comes with the hardware, not requirements.txt: "
+        "restart the Space or pick another GPU flavor (Admin tab)"
         if machine.on_spaces
         else "update the NVIDIA driver"
     )

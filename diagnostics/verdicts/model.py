@@ -48,7 +48,8 @@ class Verdict:
     rule: str = ""
     """The rule that decided, e.g. "driver-too-old"."""
     evidence: tuple[str, ...] = ()
-    """The lines it read, verbatim, e.g. ("torch: The NVIDIA driver on your system is too old (found version 11040)...",)."""
+    """The lines it read, verbatim, e.g.
+    ("torch: The NVIDIA driver on your system is too old (found version 11040)...",)."""
     extra: dict = field(default_factory=dict)
     action: FixAction | None = None
     """The fix as something the Space can do on itself (a Space only), e.g. set TF_FORCE_GPU_ALLOW_GROWTH=true."""

@@ -245,10 +245,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "cudnn-mismatch",
         F,
-        "framework lines: loaded cuDNN vs the version it was built against; nvidia-cudnn wheel and who requires it; LD_LIBRARY_PATH",
+        "framework lines: loaded cuDNN vs the version it was built against; "
+        "nvidia-cudnn wheel and who requires it; LD_LIBRARY_PATH",
         Status.FAIL,
         "cuDNN {loaded} is loaded but {title} was built against cuDNN {built}: {quote}",
-        "{source}; give every framework one cuDNN ≥ {built}: {cudnn_plan} (remove other cuDNN pins and system cuDNN paths)",
+        "{source}; give every framework one cuDNN ≥ {built}: {cudnn_plan} "
+        "(remove other cuDNN pins and system cuDNN paths)",
         f.cudnn_mismatch,
         situation="cuDNN",
     ),
