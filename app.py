@@ -20,9 +20,6 @@ GRADIO_ANALYTICS_DEFAULTS = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO
 # request.client.host: https://github.com/embeddings-benchmark/mteb/pull/4754), which puts the visitor's in
 # X-Forwarded-For: uvicorn takes the client from there only when the peer is listed here, and http_guard.py
 # bounds bodies per client. An owner's own value wins.
-UPLOAD_PATH = "/gradio_api/upload"
-UPLOAD_FORM_BYTES = 65_536
-"""Room for a multipart form's own headers and boundaries around an uploaded file."""
 SPACES_PROXY_DEFAULTS = {"FORWARDED_ALLOW_IPS": "127.0.0.1,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"}
 
 
@@ -37,7 +34,6 @@ def main() -> None:
     gpu = zero_gpu_wrap(settings.zero_gpu)
 
     import gradio as gr
-    from starlette.middleware import Middleware
 
     from admin.activity import activity_log
     from admin.fixes.service import FixService
@@ -48,8 +44,7 @@ def main() -> None:
     from admin.tab import build_admin_tab
     from diagnostics.page import build_diagnostics
     from diagnostics.startup import start_diagnostics
-    from guarded_blocks import CALL_V2_ERRORS, GuardedBlocks
-    from http_guard import BodyGuard, GuardLimits
+    from guarded_blocks import CALL_V2_ERRORS, GuardedBlocks, body_guard
     from models.dispatch import serving_predictor
     from models.inference_api import InferenceApi
     from models.inputs import Limits
@@ -122,17 +117,7 @@ def main() -> None:
     # The lean JSON routes join the FastAPI app that launch() builds, as it starts.
     api = InferenceApi(predictor, settings.queue_max_size) if batcher else None
     lifespan = inference_routes(api, api.submit_through(batcher.submit_all)) if api else None
-    body_bounds = GuardLimits(
-        settings.max_request_bytes,
-        settings.body_timeout_s,
-        settings.max_bodies_per_client,
-        settings.max_json_depth,
-        settings.max_json_containers,
-    )
-    # Uploads are bounded by MAX_FILE_SIZE, not MAX_REQUEST_BYTES: none at all by default (no file input).
-    upload_bytes = settings.max_file_size + UPLOAD_FORM_BYTES if settings.max_file_size else 0
-    route_max_bytes = {**(body_limits(api) if api else {}), UPLOAD_PATH: upload_bytes}
-    guard = Middleware(BodyGuard, limits=body_bounds, route_max_bytes=route_max_bytes, refusal=refusal_body)
+    guard = body_guard(settings, body_limits(api) if api else {}, refusal_body)
     if settings.mcp_server:
         from json_mcp import use_json_mcp_server
 

@@ -27,6 +27,10 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from gradio.block_function import BlockFunction
 from gradio.utils import get_function_params
+from starlette.middleware import Middleware
+
+from http_guard import BodyGuard, GuardLimits, Refusal
+from settings import Settings
 
 log = logging.getLogger("app.errors")
 
@@ -128,3 +132,24 @@ async def _call_v2_refused(request: Request, error: Exception) -> JSONResponse:
 
 CALL_V2_ERRORS = {KeyError: _call_v2_refused, TypeError: _call_v2_refused}
 """Exception handlers for `launch(app_kwargs={"exception_handlers": ...})`."""
+
+
+UPLOAD_PATH = "/gradio_api/upload"
+UPLOAD_FORM_BYTES = 65_536
+"""Room for a multipart form's own headers and boundaries around an uploaded file."""
+
+
+def body_guard(settings: Settings, lean_route_bytes: dict[str, int], refusal: Refusal) -> Middleware:
+    """http_guard.py's BodyGuard as `launch(app_kwargs={"middleware": [...]})` takes it: MAX_REQUEST_BYTES for
+    Gradio's routes, the lean routes' own byte limits, and uploads bounded by MAX_FILE_SIZE instead (none at all
+    by default: the app has no file input)."""
+    limits = GuardLimits(
+        settings.max_request_bytes,
+        settings.body_timeout_s,
+        settings.max_bodies_per_client,
+        settings.max_json_depth,
+        settings.max_json_containers,
+    )
+    upload_bytes = settings.max_file_size + UPLOAD_FORM_BYTES if settings.max_file_size else 0
+    route_max_bytes = {**lean_route_bytes, UPLOAD_PATH: upload_bytes}
+    return Middleware(BodyGuard, limits=limits, route_max_bytes=route_max_bytes, refusal=refusal)
