@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 log = logging.getLogger("admin.state")
 
@@ -86,44 +87,19 @@ class JsonLinesStore:
         lock_wait_s: float = LOCK_WAIT_S,
     ):
         self.path = Path(path)
-        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock = FileLock(self.path.with_name(self.path.name + ".lock"), lock_wait_s)
         self._compact = compact
         self._max_bytes = max_bytes
-        self._lock_wait_s = lock_wait_s
         self._read_limit = 2 * max_bytes  # room for what writers add past max_bytes before one compacts
-        self._thread_lock = threading.Lock()
         self._cache: tuple[tuple[int, int, int], list[Record]] | None = None
 
     def __repr__(self) -> str:
         return f"JsonLinesStore({str(self.path)!r})"
 
-    @contextlib.contextmanager
-    def _locked(self, exclusive: bool) -> Iterator[None]:
-        deadline = time.monotonic() + self._lock_wait_s
-        # flock is per open file: threads of one process queue here first.
-        if not self._thread_lock.acquire(timeout=self._lock_wait_s):
-            raise self._waited_too_long()
-        try:
-            lock = open_regular(self._lock_path, os.O_WRONLY | os.O_CREAT)
-            try:
-                # Polled, not blocking: a blocking flock cannot be given up.
-                while not _try_flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH):
-                    if time.monotonic() >= deadline:
-                        raise self._waited_too_long()
-                    time.sleep(LOCK_POLL_S)
-                yield
-            finally:
-                os.close(lock)  # releases the flock
-        finally:
-            self._thread_lock.release()
-
-    def _waited_too_long(self) -> TimeoutError:
-        return TimeoutError(errno.ETIMEDOUT, f"still locked after {self._lock_wait_s:g} s", str(self._lock_path))
-
     def append(self, record: Record) -> None:
         """Add one record (JSON-ready, already scrubbed of secrets); compacts the file when it grew too big."""
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        with self._locked(exclusive=True):
+        with self._lock.held(exclusive=True):
             fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             try:
                 size = os.fstat(fd).st_size
@@ -140,7 +116,7 @@ class JsonLinesStore:
 
     def read(self) -> list[Record]:
         """Every record that parses, oldest first; [] when the file does not exist yet."""
-        with self._locked(exclusive=False):
+        with self._lock.held(exclusive=False):
             try:
                 fd = open_regular(self.path, os.O_RDONLY)
             except FileNotFoundError:
@@ -169,16 +145,60 @@ class JsonLinesStore:
         return parse_lines(data)
 
     def _rewrite(self, records: list[Record], mode: int) -> None:
-        fd, temporary = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
+        lines = [json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records]
+        replace_whole(self.path, lambda out: out.writelines(lines), mode)
+
+
+class FileLock:
+    """An `fcntl.flock` on a lock file beside a state file (never replaced, so a waiting process never ends up
+    holding a lock on a file that was swapped out), opened like the state files (no link followed, only a
+    regular file), queued first among this process's threads (flock is per open file), and given up after
+    `wait_s` with TimeoutError: a replica stuck mid-write on a hung mount must not hang every other."""
+
+    def __init__(self, path: Path, wait_s: float = LOCK_WAIT_S):
+        self.path = Path(path)
+        self.wait_s = wait_s
+        self._thread_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def held(self, exclusive: bool = True) -> Iterator[None]:
+        deadline = time.monotonic() + self.wait_s
+        if not self._thread_lock.acquire(timeout=self.wait_s):
+            raise self._waited_too_long()
         try:
-            os.fchmod(fd, mode)  # a file the owner made private (0600) stays private
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.writelines(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+            lock = open_regular(self.path, os.O_WRONLY | os.O_CREAT)
+            try:
+                # Polled, not blocking: a blocking flock cannot be given up.
+                while not _try_flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH):
+                    if time.monotonic() >= deadline:
+                        raise self._waited_too_long()
+                    time.sleep(LOCK_POLL_S)
+                yield
+            finally:
+                os.close(lock)  # releases the flock
+        finally:
+            self._thread_lock.release()
+
+    def _waited_too_long(self) -> TimeoutError:
+        return TimeoutError(errno.ETIMEDOUT, f"still locked after {self.wait_s:g} s", str(self.path))
+
+
+def replace_whole(path: Path, write: Callable[[TextIO], object], mode: int) -> None:
+    """A new `path` written by `write` into a temporary file beside it, synced, then renamed over it: a crash
+    leaves the old file or the new one, never half. `mode` is the file's: one the owner made private (0600)
+    stays private."""
+    fd, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _try_flock(fd: int, operation: int) -> bool:
@@ -253,7 +273,7 @@ def open_state_store(
         return StoreChoice(None, note)
     store = JsonLinesStore(directory / ACTIVITY_FILE, compact=compact, max_bytes=max_bytes, lock_wait_s=lock_wait_s)
     try:
-        with store._locked(exclusive=True), contextlib.suppress(FileNotFoundError):
+        with store._lock.held(exclusive=True), contextlib.suppress(FileNotFoundError):
             os.close(open_regular(store.path, os.O_RDONLY))
     except NotARegularFile as error:
         note = f"{error.filename} is {error.strerror}. Kept in memory only: restart the Space once it is removed."

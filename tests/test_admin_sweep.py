@@ -125,6 +125,20 @@ def test_a_link_or_a_foreign_file_is_refused_not_followed(tmp_path: Path) -> Non
         PlanFile(tmp_path).read()
 
 
+def test_a_fifo_plan_or_a_linked_lock_is_refused_without_blocking_or_following(tmp_path: Path) -> None:
+    """The plan file is opened like the activity log: a FIFO would block a plain open for reading forever."""
+    os.mkfifo(tmp_path / PLAN_FILE)
+    with pytest.raises(PlanFileError, match="not a regular file"):
+        PlanFile(tmp_path).read()
+    (tmp_path / PLAN_FILE).unlink()
+    target = tmp_path / "elsewhere"
+    (tmp_path / f"{PLAN_FILE}.lock").unlink()
+    (tmp_path / f"{PLAN_FILE}.lock").symlink_to(target)
+    with pytest.raises(PlanFileError, match="not a regular file"):
+        PlanFile(tmp_path).update(lambda _: plan_of(SweepStep("t4-small", 0.4)))
+    assert not target.exists() and not (tmp_path / PLAN_FILE).exists()
+
+
 # The service, with the real HfApi against the stand-in.
 
 

@@ -4,29 +4,24 @@ causes finds it again.
 Every change is read, decide, write under an exclusive `fcntl.flock` on a lock file beside it (never replaced),
 so two processes of the Space (the one leaving, the one arriving) never both act on one step. The file is
 replaced whole through a temporary file and a rename: a crash leaves the old plan or the new one, never half.
-Only a regular file is read or replaced (a link or a directory put there is refused, not followed), and the
-mode the owner gave the file is kept.
+Only a regular file is read or replaced (a link, FIFO or directory put there is refused, not followed), the
+mode the owner gave the file is kept, and nobody waits more than the state store's LOCK_WAIT_S for the lock:
+the lock, the opening and the replacing are admin/state_store.py's, as for the activity log.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import logging
 import os
 import stat
-import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from admin.state_store import NEW_FILE_MODE, FileLock, open_regular, replace_whole
 from admin.sweep.plan import SweepPlan
 
-log = logging.getLogger("admin.sweep")
-
 PLAN_FILE = "hardware-sweep.json"
-DEFAULT_MODE = 0o644
 
 
 class PlanFileError(OSError):
@@ -36,20 +31,21 @@ class PlanFileError(OSError):
 class PlanFile:
     def __init__(self, directory: Path):
         self.path = Path(directory) / PLAN_FILE
-        self._lock_path = self.path.with_name(self.path.name + ".lock")
-        self._thread_lock = threading.Lock()
+        self._lock = FileLock(self.path.with_name(self.path.name + ".lock"))
 
     def __repr__(self) -> str:
         return f"PlanFile({str(self.path)!r})"
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._thread_lock, open(self._lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        """The state store's lock (no link followed, given up after its wait), its failures told as this file's."""
+        with contextlib.ExitStack() as held:
             try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                held.enter_context(self._lock.held(exclusive=True))
+            except OSError as error:
+                where = str(self._lock.path)
+                raise PlanFileError(error.errno, f"{where}: {error.strerror}", where) from error
+            yield
 
     def read(self) -> SweepPlan | None:
         """The plan, or None when there is none; PlanFileError for a file that is not a readable plan."""
@@ -67,14 +63,13 @@ class PlanFile:
 
     def _read(self) -> SweepPlan | None:
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+            # A link, FIFO or directory is refused without being followed or blocking on it.
+            fd = open_regular(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return None
-        except OSError as error:  # ELOOP: a symbolic link where the plan should be
+        except OSError as error:
             raise PlanFileError(error.errno, f"{self.path} is not a regular file", str(self.path)) from error
         with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise PlanFileError(f"{self.path} is not a regular file")
             text = handle.read(1_000_000).decode("utf-8", errors="replace")
         try:
             return SweepPlan.from_json(json.loads(text))
@@ -85,20 +80,9 @@ class PlanFile:
         try:
             existing = os.lstat(self.path)
         except FileNotFoundError:
-            mode = DEFAULT_MODE
+            mode = NEW_FILE_MODE
         else:
             if not stat.S_ISREG(existing.st_mode):
                 raise PlanFileError(f"{self.path} is not a regular file; not replaced")
             mode = stat.S_IMODE(existing.st_mode)
-        fd, temporary = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(plan.to_json(), out, ensure_ascii=False, indent=1)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        replace_whole(self.path, lambda out: json.dump(plan.to_json(), out, ensure_ascii=False, indent=1), mode)
