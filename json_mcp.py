@@ -16,6 +16,7 @@ The app's tools return no files, so Gradio's handling of file outputs is not nee
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 import gradio.mcp
 from mcp import types
 from pydantic import BaseModel
+
+from models.inference_api import Gate
 
 
 def _plain(value: Any) -> Any:
@@ -37,24 +40,19 @@ def _text(text: str) -> types.TextContent:
 
 
 class JsonMcpServer(gradio.mcp.GradioMCPServer):
-    def __init__(self, blocks: Any):
-        self._running = 0
-        super().__init__(blocks)
-
     def create_mcp_server(self) -> Any:
         server = super().create_mcp_server()
         call_tool = server.request_handlers[types.CallToolRequest]
+        # The lean routes' gate, with the queue's bound (app.py sets it with demo.queue() before launch()).
+        capacity = self.blocks._queue.max_size
+        gate = Gate(capacity) if capacity is not None else None
 
         async def bounded_call(request: types.CallToolRequest) -> types.ServerResult:
-            capacity = self.blocks._queue.max_size
-            if capacity is not None and self._running >= capacity:
-                busy = f"Too many requests are waiting ({capacity}, QUEUE_MAX_SIZE): retry shortly."
-                return types.ServerResult(types.CallToolResult(content=[_text(busy)], isError=True))
-            self._running += 1
-            try:
+            refused = gate.refusal() if gate else None
+            if refused:
+                return types.ServerResult(types.CallToolResult(content=[_text(refused.message)], isError=True))
+            with gate.enter() if gate else contextlib.nullcontext():
                 answer = await call_tool(request)
-            finally:
-                self._running -= 1
             result = answer.root
             if isinstance(result, types.CallToolResult) and not result.isError and len(result.content) == 1:
                 result.structuredContent = {"result": json.loads(result.content[0].text)}

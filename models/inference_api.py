@@ -132,12 +132,19 @@ class Gate:
         self.capacity = capacity
         self.inside = 0
 
+    def refusal(self) -> ApiError | None:
+        """What a caller arriving now is told while the gate is full; None while there is room."""
+        if self.inside < self.capacity:
+            return None
+        return ApiError(
+            BUSY, f"Too many requests are waiting ({self.capacity}, QUEUE_MAX_SIZE): retry shortly.", RETRY_AFTER_S
+        )
+
     @contextmanager
     def enter(self) -> Iterator[None]:
-        if self.inside >= self.capacity:
-            raise ApiError(
-                BUSY, f"Too many requests are waiting ({self.capacity}, QUEUE_MAX_SIZE): retry shortly.", RETRY_AFTER_S
-            )
+        refused = self.refusal()
+        if refused:
+            raise refused
         self.inside += 1
         try:
             yield
